@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Regenerates gen/ from proto/ (and google/rpc from google-proto-files), byte for byte.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+image=$(bash scripts/build-image.sh)
+rm -rf gen
+buf generate "$image" --template buf.gen.yaml --path postpress --path google/rpc/status.proto --path google/rpc/error_details.proto
