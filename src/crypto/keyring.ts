@@ -24,7 +24,8 @@ export interface LoadKeyringOptions {
   log: (msg: string) => void;
 }
 
-const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** What a key id may look like; also guards every place an id is echoed in a message. */
+export const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 // Standard or URL-safe alphabet; Buffer.from(..., "base64") silently skips anything else,
 // so the check has to happen before decoding.
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
