@@ -1,0 +1,20 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
+import type { Store } from "./store/store.ts";
+
+/**
+ * First start on an empty embedded store: a `default` workspace and one API key in
+ * <dataDir>/api-key (mode 0600), so the quick start works without the CLI. The log says
+ * where the key is, never the key.
+ */
+export async function bootstrapEmbedded(store: Store, dataDir: string, log: Logger): Promise<void> {
+  if (store.kind !== "sqlite" || (await store.listWorkspaces()).length > 0) return;
+  await createWorkspace(store, "default");
+  const { token, record } = await createApiKey(store, "default", "bootstrap");
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, "api-key");
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "w" });
+  log.info({ path, keyId: record.id, workspace: "default" }, "created workspace 'default' and wrote its first API key to a file");
+}

@@ -1,0 +1,167 @@
+import { clone, toBinary } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { ulid } from "ulid";
+import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
+import { AppError } from "../../errors/app-error.ts";
+import type { AccountRecord, AccountStatus, IntentRecord, Store } from "../../store/store.ts";
+import type { ConnectorResult, Variant } from "../connectors/connector.ts";
+import type { ConnectorRegistry } from "../connectors/registry.ts";
+import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
+import { identityKeyOf, variantInfo } from "./variants.ts";
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 250;
+
+export interface AccountsServiceDeps {
+  store: Store;
+  sealer: Sealer;
+  connectors: ConnectorRegistry;
+  /** How long an intent blocks its identity if its process dies without closing it. */
+  intentTtlMs: number;
+  now?: () => Date;
+}
+
+/** What a domain call needs from the RPC around it. */
+export interface CallScope {
+  workspaceId: string;
+  /** Aborted with an AppError (request_timeout, request_canceled) as its reason. */
+  signal: AbortSignal;
+  deadline: Date;
+  log: Logger;
+}
+
+export interface AccountPage {
+  accounts: AccountRecord[];
+  nextAfterId: string | undefined;
+}
+
+/**
+ * The account lifecycle: connect (intent → connector → dedupe → sealed store), get, list, delete.
+ * Knows nothing of transports; failures are AppErrors.
+ */
+export class AccountsService {
+  private readonly deps: Required<AccountsServiceDeps>;
+
+  constructor(deps: AccountsServiceDeps) {
+    this.deps = { now: () => new Date(), ...deps };
+  }
+
+  async connect(request: ConnectAccountRequest & { variant: Variant }, scope: CallScope): Promise<AccountRecord> {
+    const { store, connectors, now } = this.deps;
+    const variant = request.variant;
+    const connector = connectors.connectorFor(variant.case);
+    const info = variantInfo[variant.case];
+    const openedAt = now();
+    const intent: IntentRecord = {
+      id: `int_${ulid()}`,
+      workspaceId: scope.workspaceId,
+      provider: info.provider,
+      identityKey: identityKeyOf(variant, ulid),
+      accountId: `acc_${ulid()}`,
+      status: "OPEN",
+      createdAt: openedAt,
+      updatedAt: openedAt,
+      expiresAt: new Date(openedAt.getTime() + this.deps.intentTtlMs),
+      closedAt: null,
+      errorKind: null,
+      state: null,
+      secrets: null,
+    };
+    const opened = await store.openIntent(intent, openedAt);
+    if ("inProgress" in opened) {
+      throw new AppError("auth_in_progress", {
+        metadata: { expireTime: opened.inProgress.expiresAt.toISOString() },
+        retryAfterMs: Math.max(0, opened.inProgress.expiresAt.getTime() - openedAt.getTime()),
+      });
+    }
+    try {
+      scope.signal.throwIfAborted();
+      const result = await abortable(
+        connector.connect({ variant: variant.value, shared: { country: request.country, ip: request.ip }, signal: scope.signal, deadline: scope.deadline, log: scope.log }),
+        scope.signal,
+      );
+      scope.signal.throwIfAborted();
+      return await this.persist(request, intent, result);
+    } catch (error) {
+      const kind = error instanceof AppError ? error.kind : "unexpected_error";
+      await store.closeIntent(intent.id, "FAILED", now(), kind).catch((e: unknown) => scope.log.warn({ err: e, intentId: intent.id }, "could not close intent; it will expire"));
+      throw error;
+    }
+  }
+
+  private async persist(request: ConnectAccountRequest & { variant: Variant }, intent: IntentRecord, result: ConnectorResult): Promise<AccountRecord> {
+    const { store, sealer, now } = this.deps;
+    const at = now();
+    const record: AccountRecord = {
+      id: intent.accountId,
+      workspaceId: intent.workspaceId,
+      provider: intent.provider,
+      authMethod: variantInfo[request.variant.case].authMethod,
+      identity: result.identity,
+      status: "CONNECTED",
+      options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(result.details ? { connection: result.details } : {}) },
+      secrets: sealer.seal(toBinary(ConnectAccountRequestSchema, withUpdatedSecrets(request, result.updatedSecrets)), sealingAad(intent.workspaceId, intent.accountId)),
+      accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const inserted = await store.insertAccount(record, intent.id, at);
+    if ("duplicateOf" in inserted) {
+      throw new AppError("already_exists", { metadata: { accountId: inserted.duplicateOf } });
+    }
+    if ("intentGone" in inserted) {
+      throw inserted.intentGone?.status === "CANCELED"
+        ? new AppError("operation_canceled")
+        : new AppError("authentication_intent_error", { detail: "The intent expired before the provider answered." });
+    }
+    return inserted.inserted;
+  }
+
+  async get(workspaceId: string, accountId: string): Promise<AccountRecord> {
+    const account = await this.deps.store.getAccount(workspaceId, accountId);
+    if (!account) throw notFound(accountId);
+    return account;
+  }
+
+  async list(workspaceId: string, query: { pageSize: number; afterId?: string; provider?: string; status?: AccountStatus }): Promise<AccountPage> {
+    if (query.pageSize > MAX_PAGE_SIZE) {
+      throw new AppError("limit_too_high", { detail: `page_size is at most ${MAX_PAGE_SIZE}.`, metadata: { maxPageSize: String(MAX_PAGE_SIZE) } });
+    }
+    const limit = query.pageSize || DEFAULT_PAGE_SIZE;
+    // One extra row says whether a next page exists without a second query.
+    const rows = await this.deps.store.listAccounts({ workspaceId, provider: query.provider, status: query.status, afterId: query.afterId, limit: limit + 1 });
+    const accounts = rows.slice(0, limit);
+    return { accounts, nextAfterId: rows.length > limit ? accounts.at(-1)?.id : undefined };
+  }
+
+  async delete(workspaceId: string, accountId: string): Promise<AccountRecord> {
+    const deleted = await this.deps.store.deleteAccount(workspaceId, accountId, this.deps.now());
+    if (!deleted) throw notFound(accountId);
+    return this.get(workspaceId, accountId);
+  }
+}
+
+function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
+  if (!updated) return request;
+  const copy = clone(ConnectAccountRequestSchema, request);
+  const value = copy.variant.value as Record<string, unknown> | undefined;
+  for (const [field, secret] of Object.entries(updated)) {
+    if (value && typeof value[field] === "string") value[field] = secret;
+  }
+  return copy;
+}
+
+/** Another workspace's account and a missing one answer alike. */
+function notFound(accountId: string): AppError {
+  return new AppError("not_found", { metadata: { accountId } });
+}
+
+/** Stops waiting on work that ignores the signal; the work's own result is dropped. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -1,0 +1,26 @@
+import pino, { type DestinationStream, type Logger } from "pino";
+
+/**
+ * Secrets never belong in a log line; we never log request bodies or headers. These
+ * paths are the safety net should an object carrying one reach a log call anyway.
+ */
+const SECRET_KEYS = [
+  "password", "imapPassword", "smtpPassword", "imap_password", "smtp_password",
+  "accessToken", "refreshToken", "premiumToken", "access_token", "refresh_token", "premium_token",
+  "sessionid", "cookies", "headers", "authorization", "apiKey", "api_key", "x-api-key", "secret", "token",
+];
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
+  const leaf = /^\w+$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return [leaf.replace(/^\./, ""), `*${leaf}`, `*.*${leaf}`];
+});
+
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: { service: "postpress-accounts" },
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,68 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  AccountService,
+  ConnectAccountRequestSchema,
+  DeleteAccountRequestSchema,
+  GetAccountRequestSchema,
+  ListAccountsRequestSchema,
+} from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import type { AccountsService, CallScope } from "../domain/accounts/accounts-service.ts";
+import type { Variant } from "../domain/connectors/connector.ts";
+import { AppError } from "../errors/app-error.ts";
+import { callOf } from "./call.ts";
+import { accountToProto, decodePageToken, encodePageToken, providerFilter, statusFilter } from "./converters.ts";
+import { validateRequest } from "./validation.ts";
+
+/** Upper bound on one ConnectAccount, whatever deadline the caller gave (or none). */
+export const MAX_CONNECT_MS = 60_000;
+
+/** AccountService: proto ↔ domain, nothing more. Both transports serve this one object. */
+export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl<typeof AccountService> {
+  return {
+    async connectAccount(req, ctx) {
+      validateRequest(ConnectAccountRequestSchema, req);
+      const account = await accounts.connect(req as typeof req & { variant: Variant }, scopeOf(ctx, MAX_CONNECT_MS));
+      return { object: "AccountCreated", accountId: account.id };
+    },
+    async getAccount(req, ctx) {
+      validateRequest(GetAccountRequestSchema, req);
+      return { account: accountToProto(await accounts.get(callOf(ctx).caller.workspaceId, req.accountId)) };
+    },
+    async listAccounts(req, ctx) {
+      validateRequest(ListAccountsRequestSchema, req);
+      const page = await accounts.list(callOf(ctx).caller.workspaceId, {
+        pageSize: req.pageSize,
+        afterId: decodePageToken(req.pageToken),
+        provider: providerFilter(req.provider),
+        status: statusFilter(req.status),
+      });
+      return { accounts: page.accounts.map(accountToProto), nextPageToken: encodePageToken(page.nextAfterId) };
+    },
+    async deleteAccount(req, ctx) {
+      validateRequest(DeleteAccountRequestSchema, req);
+      return { account: accountToProto(await accounts.delete(callOf(ctx).caller.workspaceId, req.accountId)) };
+    },
+  };
+}
+
+/**
+ * The domain's view of the call: its workspace, and a signal that aborts with a catalogue
+ * error when the caller's deadline (capped at `maxMs`) passes or the caller goes away.
+ */
+export function scopeOf(ctx: HandlerContext, maxMs: number): CallScope {
+  const call = callOf(ctx);
+  const remaining = Math.min(ctx.timeoutMs() ?? maxMs, maxMs);
+  const deadline = new Date(Date.now() + remaining);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new AppError("request_timeout", { detail: "The request deadline passed." })), remaining);
+  const onAbort = () => {
+    clearTimeout(timer);
+    // The runtime's own signal fires on the deadline too; name it for what it was.
+    const timedOut = Date.now() >= deadline.getTime() - 5 || (ctx.timeoutMs() ?? 1) <= 0;
+    controller.abort(timedOut ? new AppError("request_timeout", { detail: "The request deadline passed." }) : new AppError("request_canceled"));
+  };
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener("abort", onAbort, { once: true });
+  controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  return { workspaceId: call.caller.workspaceId, signal: controller.signal, deadline, log: call.log };
+}

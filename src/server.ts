@@ -1,0 +1,72 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { AccountService, file_postpress_accounts_v1_account_service } from "../gen/postpress/accounts/v1/account_service_pb.js";
+import type { Sealer } from "./crypto/sealer.ts";
+import { AccountsService } from "./domain/accounts/accounts-service.ts";
+import type { Connector } from "./domain/connectors/connector.ts";
+import { createConnectorRegistry } from "./domain/connectors/registry.ts";
+import { createAccountServiceImpl } from "./rpc/accounts.ts";
+import { createCallPipeline } from "./rpc/call.ts";
+import type { Store } from "./store/store.ts";
+import { createConnectHandler } from "./transport/connect.ts";
+import { createGrpcTransport } from "./transport/grpc.ts";
+import { createHttpServer } from "./transport/http-server.ts";
+
+export interface ServerDeps {
+  store: Store;
+  sealer: Sealer;
+  connectors: readonly Connector[];
+  log: Logger;
+  intentTtlMs: number;
+  now?: () => Date;
+}
+
+export interface ListenOptions {
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+}
+
+export interface Server {
+  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number }>;
+  /** Health goes NOT_SERVING, both transports stop accepting and finish in-flight calls within `graceMs`. */
+  drain(graceMs: number): Promise<void>;
+}
+
+/** Both transports around one AccountService; listens only when asked (tests use port 0). */
+export function build(deps: ServerDeps): Server {
+  const shutdown = new AbortController();
+  const accounts = new AccountsService({
+    store: deps.store,
+    sealer: deps.sealer,
+    connectors: createConnectorRegistry(deps.connectors),
+    intentTtlMs: deps.intentTtlMs,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const impl = createAccountServiceImpl(accounts);
+  const pipeline = createCallPipeline({ store: deps.store, log: deps.log });
+  const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
+  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+
+  return {
+    async listen(options) {
+      const grpcPort = await new Promise<number>((resolve, reject) =>
+        grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      );
+      const httpPort = await http.listen(options.httpPort, options.host);
+      return { grpcPort, httpPort };
+    },
+    async drain(graceMs) {
+      grpcTransport.health.setStatus("", "NOT_SERVING");
+      for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
+      const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
+      const timer = setTimeout(() => {
+        grpcTransport.server.forceShutdown();
+        shutdown.abort();
+      }, graceMs);
+      await Promise.all([grpcDone, http.close(graceMs)]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import * as grpc from "@grpc/grpc-js";
+import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import { create, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
+import { anyPack, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { callKey, type Call, type CallPipeline } from "../rpc/call.ts";
+import { decodeRequest } from "./decode.ts";
+import { fileDescriptorSet, withDependencies } from "./descriptor-set.ts";
+import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
+
+type UnaryFn = (req: unknown, ctx: HandlerContext) => Promise<MessageInitShape<DescMessage>>;
+type StreamFn = (req: unknown, ctx: HandlerContext) => AsyncIterable<MessageInitShape<DescMessage>>;
+
+export interface GrpcServiceBinding {
+  service: DescService;
+  /** A connect-es ServiceImpl of `service`: the same object the Connect transport serves. */
+  impl: object;
+  /** Files whose services reflection lists (with their imports). */
+  files: DescFile[];
+}
+
+export interface GrpcTransport {
+  server: grpc.Server;
+  health: HealthImplementation;
+}
+
+/**
+ * Native gRPC through @grpc/grpc-js, serving connect-es ServiceImpls. Requests arrive as
+ * raw bytes and are decoded here, so a bad message is INVALID_ARGUMENT with our details
+ * instead of grpc-js's default INTERNAL.
+ */
+export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal): GrpcTransport {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": HARD_MESSAGE_CAP_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  });
+  for (const { service, impl } of bindings) {
+    const definition: Record<string, grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>>> = {};
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const method of service.methods) {
+      definition[method.localName] = methodDefinition(service, method);
+      const fn = (impl as Record<string, unknown>)[method.localName];
+      if (typeof fn !== "function") throw new Error(`no implementation for ${service.typeName}/${method.name}`);
+      const run = { service, method, pipeline, shutdownSignal };
+      handlers[method.localName] =
+        method.methodKind === "server_streaming"
+          ? serverStreamingHandler(run, fn.bind(impl) as StreamFn)
+          : unaryHandler(run, fn.bind(impl) as UnaryFn);
+    }
+    server.addService(definition, handlers);
+  }
+
+  const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "SERVING"])) });
+  health.addToServer(server);
+  new ReflectionService(reflectionPackage(bindings.flatMap((b) => b.files))).addToServer(server);
+  return { server, health };
+}
+
+/**
+ * proto-loader re-encodes files through protobufjs, which drops their import lists, and
+ * reflection clients (grpcurl, buf curl) then cannot resolve the imported types. So every
+ * entry serves the original descriptors instead.
+ */
+function reflectionPackage(files: DescFile[]): PackageDefinition {
+  const packageDefinition = loadFileDescriptorSetFromBuffer(Buffer.from(fileDescriptorSet(files)));
+  const originals = withDependencies(files).map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  for (const definition of Object.values(packageDefinition)) {
+    if ("fileDescriptorProtos" in definition) definition.fileDescriptorProtos = originals;
+  }
+  return packageDefinition;
+}
+
+function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>> {
+  return {
+    path: `/${service.typeName}/${method.name}`,
+    requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (m) => Buffer.from(toBinary(method.output, create(method.output, m))),
+    responseDeserialize: (b: Buffer) => b as unknown as MessageInitShape<DescMessage>,
+    originalName: method.name,
+  };
+}
+
+interface MethodRun {
+  service: DescService;
+  method: DescMethod;
+  pipeline: CallPipeline;
+  shutdownSignal: AbortSignal;
+}
+
+/** Authenticates, decodes and builds the connect-es handler context, or throws. */
+async function prepare(run: MethodRun, grpcCall: grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>, call: Call) {
+  const header = (name: string) => metadataValue(grpcCall.metadata, name);
+  await run.pipeline.authenticate(call, header);
+  const request = decodeRequest(run.method.input, grpcCall.request, "binary");
+  const cancelled = new AbortController();
+  grpcCall.once("cancelled", () => cancelled.abort(new ConnectError("canceled by the client", Code.Canceled)));
+  const deadline = grpcCall.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const ctx = createHandlerContext({
+    service: run.service,
+    method: run.method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: grpcCall.getPath(),
+    timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
+    requestSignal: cancelled.signal,
+    shutdownSignal: run.shutdownSignal,
+    requestHeader: Object.entries(grpcCall.metadata.getMap()).filter((e): e is [string, string] => typeof e[1] === "string"),
+    contextValues: createContextValues().set(callKey, call),
+  });
+  return { request, ctx };
+}
+
+function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer, MessageInitShape<DescMessage>> {
+  return (grpcCall, callback) => {
+    const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    prepare(run, grpcCall, call)
+      .then(async ({ request, ctx }) => {
+        try {
+          return await fn(request, ctx);
+        } finally {
+          ctx.abort();
+        }
+      })
+      .then(
+        (response) => {
+          run.pipeline.finish(call);
+          callback(null, response);
+        },
+        (error: unknown) => callback(toServiceError(run.pipeline.finish(call, error)!)),
+      );
+  };
+}
+
+function serverStreamingHandler(run: MethodRun, fn: StreamFn): grpc.handleServerStreamingCall<Buffer, MessageInitShape<DescMessage>> {
+  return (grpcCall) => {
+    const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    (async () => {
+      const { request, ctx } = await prepare(run, grpcCall, call);
+      try {
+        for await (const message of fn(request, ctx)) {
+          if (!grpcCall.write(message)) await new Promise((resolve) => grpcCall.once("drain", resolve));
+        }
+      } finally {
+        ctx.abort();
+      }
+    })().then(
+      () => {
+        run.pipeline.finish(call);
+        grpcCall.end();
+      },
+      (error: unknown) => grpcCall.destroy(toServiceError(run.pipeline.finish(call, error)!)),
+    );
+  };
+}
+
+/** The same details the Connect transport sends, as grpc-status-details-bin (a google.rpc.Status). */
+function toServiceError(error: ConnectError): Partial<grpc.StatusObject> & Error {
+  const details = error.details.flatMap((d) => ("desc" in d ? [anyPack(d.desc, create(d.desc, d.value))] : []));
+  const status = create(StatusSchema, { code: error.code, message: error.rawMessage, details });
+  const metadata = new grpc.Metadata();
+  metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, status)));
+  return Object.assign(new Error(error.rawMessage), { code: error.code as number, details: error.rawMessage, metadata });
+}
+
+function metadataValue(metadata: grpc.Metadata, name: string): string | undefined {
+  const value = metadata.get(name)[0];
+  return typeof value === "string" ? value : undefined;
+}

@@ -1,0 +1,60 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+
+export interface HttpServer {
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+const H2_PREFACE = "PRI * HTTP/2.0";
+
+/**
+ * HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge, as gRPC-Web proxies and
+ * `buf curl --http2-prior-knowledge` speak it) on one port: the first bytes of a
+ * connection say which server gets it.
+ */
+export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void): HttpServer {
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.once("data", (first) => {
+      socket.pause();
+      socket.unshift(first);
+      (first.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE ? h2 : h1).emit("connection", socket);
+      process.nextTick(() => socket.resume());
+    });
+  });
+
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+      });
+    },
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      h1.closeIdleConnections();
+      // HTTP/1.1 keep-alive connections close once their current response is done.
+      h1.on("request", (_req, res: http.ServerResponse) => res.setHeader("connection", "close"));
+      for (const s of sessions) s.close();
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      const idle = setInterval(() => h1.closeIdleConnections(), 50);
+      await closed;
+      clearTimeout(timer);
+      clearInterval(idle);
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/** Largest request or response message either transport accepts (over it: RESOURCE_EXHAUSTED). */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Hard cap the protocol libraries enforce themselves. Between MAX_MESSAGE_BYTES and this,
+ * we answer errors/message_too_large with full details; past it the library's own
+ * RESOURCE_EXHAUSTED (no details) guards memory.
+ */
+export const HARD_MESSAGE_CAP_BYTES = 2 * MAX_MESSAGE_BYTES;
