@@ -1,0 +1,171 @@
+import type { AccountRecord, AccountStatus, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedBlob, Store, Workspace } from "./store.ts";
+import type { Row, SqlParam } from "./sql.ts";
+
+/**
+ * Record <-> row mapping for both backends. Columns come back in each driver's own types
+ * (pg: Date, Buffer, parsed jsonb; node:sqlite: Unix ms, Uint8Array, JSON text), so the
+ * readers accept either; writers hand over Date / Buffer / JSON text and let the driver adapt.
+ */
+
+export type IntentPatch = Parameters<Store["updateOpenIntent"]>[1];
+
+export function workspaceToRow(ws: Workspace): Record<string, SqlParam> {
+  return { id: ws.id, name: ws.name, created_at: ws.createdAt };
+}
+
+export function workspaceFromRow(row: Row): Workspace {
+  return { id: text(row.id), name: text(row.name), createdAt: date(row.created_at) };
+}
+
+export function apiKeyToRow(key: ApiKeyRecord): Record<string, SqlParam> {
+  return {
+    id: key.id,
+    workspace_id: key.workspaceId,
+    secret_hash: key.secretHash,
+    label: key.label,
+    created_at: key.createdAt,
+    revoked_at: key.revokedAt,
+  };
+}
+
+export function apiKeyFromRow(row: Row): ApiKeyRecord {
+  return {
+    id: text(row.id),
+    workspaceId: text(row.workspace_id),
+    secretHash: bytes(row.secret_hash),
+    label: text(row.label),
+    createdAt: date(row.created_at),
+    revokedAt: dateOrNull(row.revoked_at),
+  };
+}
+
+export function intentToRow(intent: IntentRecord): Record<string, SqlParam> {
+  return {
+    id: intent.id,
+    workspace_id: intent.workspaceId,
+    provider: intent.provider,
+    identity_key: intent.identityKey,
+    account_id: intent.accountId,
+    status: intent.status,
+    created_at: intent.createdAt,
+    updated_at: intent.updatedAt,
+    expires_at: intent.expiresAt,
+    closed_at: intent.closedAt,
+    error_kind: intent.errorKind,
+    state: jsonOrNullToText(intent.state),
+    ...secretsToRow(intent.secrets),
+  };
+}
+
+export function intentFromRow(row: Row): IntentRecord {
+  return {
+    id: text(row.id),
+    workspaceId: text(row.workspace_id),
+    provider: text(row.provider),
+    identityKey: text(row.identity_key),
+    accountId: text(row.account_id),
+    status: text(row.status) as IntentStatus,
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+    expiresAt: date(row.expires_at),
+    closedAt: dateOrNull(row.closed_at),
+    errorKind: textOrNull(row.error_kind),
+    state: row.state === null ? null : json(row.state),
+    secrets: secretsFromRow(row),
+  };
+}
+
+/** Only the fields present in `patch` become columns to set. */
+export function intentPatchToRow(patch: IntentPatch): Record<string, SqlParam> {
+  const row: Record<string, SqlParam> = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.state !== undefined) row.state = jsonOrNullToText(patch.state);
+  if (patch.secrets !== undefined) Object.assign(row, secretsToRow(patch.secrets));
+  if (patch.expiresAt !== undefined) row.expires_at = patch.expiresAt;
+  if (patch.errorKind !== undefined) row.error_kind = patch.errorKind;
+  if (patch.updatedAt !== undefined) row.updated_at = patch.updatedAt;
+  if (patch.closedAt !== undefined) row.closed_at = patch.closedAt;
+  return row;
+}
+
+export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
+  return {
+    id: account.id,
+    workspace_id: account.workspaceId,
+    provider: account.provider,
+    auth_method: account.authMethod,
+    provider_user_id: account.identity.providerUserId,
+    display_name: account.identity.displayName ?? null,
+    handle: account.identity.handle ?? null,
+    email: account.identity.email ?? null,
+    status: account.status,
+    options: JSON.stringify(account.options),
+    ...secretsToRow(account.secrets),
+    access_token_expires_at: account.accessTokenExpiresAt,
+    created_at: account.createdAt,
+    updated_at: account.updatedAt,
+  };
+}
+
+export function accountFromRow(row: Row): AccountRecord {
+  return {
+    id: text(row.id),
+    workspaceId: text(row.workspace_id),
+    provider: text(row.provider),
+    authMethod: text(row.auth_method),
+    identity: identityFromRow(row),
+    status: text(row.status) as AccountStatus,
+    options: json(row.options),
+    secrets: secretsFromRow(row),
+    accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+  };
+}
+
+export function secretsToRow(secrets: SealedBlob | null): Record<string, SqlParam> {
+  return { secrets_key_id: secrets?.keyId ?? null, secrets_envelope: secrets?.envelope ?? null };
+}
+
+export function secretsFromRow(row: Row): SealedBlob | null {
+  if (row.secrets_key_id === null) return null;
+  return { keyId: text(row.secrets_key_id), envelope: bytes(row.secrets_envelope) };
+}
+
+// Optional identity fields stay absent rather than undefined-valued.
+function identityFromRow(row: Row): ProviderIdentity {
+  const identity: ProviderIdentity = { providerUserId: text(row.provider_user_id) };
+  if (row.display_name !== null) identity.displayName = text(row.display_name);
+  if (row.handle !== null) identity.handle = text(row.handle);
+  if (row.email !== null) identity.email = text(row.email);
+  return identity;
+}
+
+export function text(value: unknown): string {
+  return String(value);
+}
+
+function textOrNull(value: unknown): string | null {
+  return value === null ? null : String(value);
+}
+
+function date(value: unknown): Date {
+  return value instanceof Date ? value : new Date(Number(value));
+}
+
+function dateOrNull(value: unknown): Date | null {
+  return value === null ? null : date(value);
+}
+
+function bytes(value: unknown): Buffer {
+  if (!(value instanceof Uint8Array)) throw new TypeError("Expected a binary column.");
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function json(value: unknown): Record<string, unknown> {
+  return (typeof value === "string" ? JSON.parse(value) : value) as Record<string, unknown>;
+}
+
+function jsonOrNullToText(value: Record<string, unknown> | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}

@@ -1,0 +1,241 @@
+import { AppError } from "../errors/app-error.ts";
+import {
+  accountFromRow,
+  accountToRow,
+  apiKeyFromRow,
+  apiKeyToRow,
+  intentFromRow,
+  intentPatchToRow,
+  intentToRow,
+  secretsFromRow,
+  secretsToRow,
+  text,
+  workspaceFromRow,
+  workspaceToRow,
+} from "./rows.ts";
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import type { InsertAccountResult, StaleSecret, Store } from "./store.ts";
+
+/**
+ * The Store for both backends. Every statement here is valid PostgreSQL and SQLite alike;
+ * uniqueness races are settled by INSERT ... ON CONFLICT DO NOTHING against the partial
+ * unique indexes, which neither throws nor (in PostgreSQL) aborts the transaction.
+ */
+export function createSqlStore(db: SqlDriver): Store {
+  return {
+    kind: db.kind,
+
+    async createWorkspace(ws) {
+      const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));
+      if (rows.length === 0) throw new AppError("already_exists", { detail: "A workspace with that id or name exists.", metadata: { name: ws.name } });
+    },
+
+    async findWorkspaceByName(name) {
+      return first(await db.query("SELECT * FROM workspaces WHERE name = $1", [name]), workspaceFromRow);
+    },
+
+    async getWorkspace(id) {
+      return first(await db.query("SELECT * FROM workspaces WHERE id = $1", [id]), workspaceFromRow);
+    },
+
+    async listWorkspaces() {
+      return (await db.query("SELECT * FROM workspaces ORDER BY id")).map(workspaceFromRow);
+    },
+
+    async createApiKey(key) {
+      await db.query(...insert("api_keys", apiKeyToRow(key)));
+    },
+
+    async getApiKey(id) {
+      return first(await db.query("SELECT * FROM api_keys WHERE id = $1", [id]), apiKeyFromRow);
+    },
+
+    async listApiKeys(workspaceId) {
+      const rows = workspaceId === undefined
+        ? await db.query("SELECT * FROM api_keys ORDER BY id")
+        : await db.query("SELECT * FROM api_keys WHERE workspace_id = $1 ORDER BY id", [workspaceId]);
+      return rows.map(apiKeyFromRow);
+    },
+
+    async revokeApiKey(id, at) {
+      const rows = await db.query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, at]);
+      return rows.length > 0;
+    },
+
+    openIntent(intent, now, restart = false) {
+      return db.transaction(async (tx) => {
+        const identity = [intent.workspaceId, intent.provider, intent.identityKey];
+        const openForIdentity = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
+        await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity} AND expires_at <= $5`, [...identity, "EXPIRED", now]);
+        if (restart) await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity}`, [...identity, "CANCELED", now]);
+        const outcome = await insertOrFind(
+          tx,
+          insert("intents", intentToRow(intent), "ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *"),
+          [`SELECT * FROM intents WHERE ${openForIdentity}`, identity],
+        );
+        return "inserted" in outcome ? { opened: intentFromRow(outcome.inserted) } : { inProgress: intentFromRow(outcome.existing) };
+      });
+    },
+
+    async getIntent(workspaceId, id) {
+      return first(await db.query("SELECT * FROM intents WHERE workspace_id = $1 AND id = $2", [workspaceId, id]), intentFromRow);
+    },
+
+    async getIntentByAccountId(workspaceId, accountId) {
+      // Several intents may name one account over time (reconnects); the newest is the relevant one.
+      const rows = await db.query("SELECT * FROM intents WHERE workspace_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT 1", [workspaceId, accountId]);
+      return first(rows, intentFromRow);
+    },
+
+    async updateOpenIntent(id, patch) {
+      const columns = intentPatchToRow(patch);
+      const params = Object.values(columns);
+      const rows = params.length === 0
+        ? await db.query("SELECT * FROM intents WHERE id = $1 AND closed_at IS NULL", [id])
+        : await db.query(`UPDATE intents SET ${assignments(columns, 2)} WHERE id = $1 AND closed_at IS NULL RETURNING *`, [id, ...params]);
+      return first(rows, intentFromRow);
+    },
+
+    async closeIntent(id, status, at, errorKind) {
+      await db.query(`UPDATE intents SET ${closing(2, 3)}, error_kind = $4 WHERE id = $1 AND closed_at IS NULL`, [id, status, at, errorKind ?? null]);
+    },
+
+    async insertAccount(account, intentId, now) {
+      try {
+        return await db.transaction(async (tx): Promise<InsertAccountResult> => {
+          // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
+          const closed = await tx.query(
+            `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
+            [intentId, account.workspaceId, "CONNECTED", now],
+          );
+          if (closed.length === 0) {
+            const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
+            return { intentGone: first(gone, intentFromRow) ?? null };
+          }
+          const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
+          const outcome = await insertOrFind(
+            tx,
+            insert("accounts", accountToRow(account), "ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *"),
+            ["SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity],
+          );
+          // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
+          if ("existing" in outcome) throw new Rollback({ duplicateOf: text(outcome.existing.id) });
+          return { inserted: accountFromRow(outcome.inserted) };
+        });
+      } catch (e) {
+        if (e instanceof Rollback) return e.result;
+        throw e;
+      }
+    },
+
+    async getAccount(workspaceId, id) {
+      return first(await db.query("SELECT * FROM accounts WHERE workspace_id = $1 AND id = $2", [workspaceId, id]), accountFromRow);
+    },
+
+    async listAccounts(query) {
+      const params: SqlParam[] = [query.workspaceId];
+      const where = ["workspace_id = $1"];
+      const filter = (column: string, operator: string, value: string) => {
+        params.push(value);
+        where.push(`${column} ${operator} $${params.length}`);
+      };
+      if (query.provider !== undefined) filter("provider", "=", query.provider);
+      if (query.status !== undefined) filter("status", "=", query.status);
+      else where.push("status <> 'DELETED'");
+      if (query.afterId !== undefined) filter("id", ">", query.afterId);
+      params.push(query.limit);
+      const rows = await db.query(`SELECT * FROM accounts WHERE ${where.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
+      return rows.map(accountFromRow);
+    },
+
+    async deleteAccount(workspaceId, id, at) {
+      const rows = await db.query(
+        "UPDATE accounts SET status = 'DELETED', secrets_key_id = NULL, secrets_envelope = NULL, updated_at = $3 WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED' RETURNING id",
+        [workspaceId, id, at],
+      );
+      return rows.length > 0;
+    },
+
+    async updateAccountSecrets(workspaceId, id, secrets, accessTokenExpiresAt, at) {
+      const columns = { ...secretsToRow(secrets), access_token_expires_at: accessTokenExpiresAt, updated_at: at };
+      await db.query(
+        `UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED'`,
+        [workspaceId, id, ...Object.values(columns)],
+      );
+    },
+
+    async listStaleSecrets(activeKeyId, limit) {
+      const stale = (table: StaleSecret["table"]) =>
+        `SELECT '${table}' AS source, id, workspace_id, secrets_key_id, secrets_envelope FROM ${table} WHERE secrets_key_id <> $1`;
+      const rows = await db.query(`${stale("accounts")} UNION ALL ${stale("intents")} ORDER BY id LIMIT $2`, [activeKeyId, limit]);
+      return rows.map((row) => ({
+        table: text(row.source) as StaleSecret["table"],
+        id: text(row.id),
+        workspaceId: text(row.workspace_id),
+        secrets: secretsFromRow(row)!, // not null: "<> $1" leaves out rows without secrets
+      }));
+    },
+
+    async replaceSecret(ref, next) {
+      // Comparing the envelope too, not only the key id, keeps a concurrent rewrite under the same old key.
+      const rows = await db.query(
+        `UPDATE ${secretTables[ref.table]} SET secrets_key_id = $1, secrets_envelope = $2
+         WHERE id = $3 AND workspace_id = $4 AND secrets_key_id = $5 AND secrets_envelope = $6 RETURNING id`,
+        [next.keyId, next.envelope, ref.id, ref.workspaceId, ref.secrets.keyId, ref.secrets.envelope],
+      );
+      return rows.length > 0;
+    },
+
+    close() {
+      return db.close();
+    },
+  };
+}
+
+type Statement = [sql: string, params: SqlParam[]];
+
+/** Maps the caller's table name to a fixed identifier, so nothing from outside is spliced into SQL. */
+const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents" };
+
+/** Thrown inside a transaction to roll it back while still answering `result`. */
+class Rollback {
+  readonly result: InsertAccountResult;
+  constructor(result: InsertAccountResult) {
+    this.result = result;
+  }
+}
+
+function insert(table: string, row: Record<string, SqlParam>, suffix = ""): Statement {
+  const columns = Object.keys(row);
+  const placeholders = columns.map((_, i) => `$${i + 1}`);
+  return [`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${placeholders.join(", ")}) ${suffix}`, Object.values(row)];
+}
+
+/** "a = $n, b = $n+1, ..." for the columns of `row`, numbered from `first`. */
+function assignments(row: Record<string, SqlParam>, first: number): string {
+  return Object.keys(row).map((column, i) => `${column} = $${first + i}`).join(", ");
+}
+
+/** The SET list that ends an intent; its waiting secrets go too, they only served the flow. */
+function closing(statusParam: number, atParam: number): string {
+  return `status = $${statusParam}, closed_at = $${atParam}, updated_at = $${atParam}, secrets_key_id = NULL, secrets_envelope = NULL`;
+}
+
+/**
+ * Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING, and on conflict reads the row that
+ * holds the key. Tried again if that row is already gone (closed or deleted by someone
+ * else between the two statements, possible under PostgreSQL's READ COMMITTED).
+ */
+async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: Statement): Promise<{ inserted: Row } | { existing: Row }> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [inserted] = await tx.query(...insertion);
+    if (inserted) return { inserted };
+    const [existing] = await tx.query(...find);
+    if (existing) return { existing };
+  }
+  throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+}
+
+function first<T>(rows: Row[], map: (row: Row) => T): T | undefined {
+  return rows[0] === undefined ? undefined : map(rows[0]);
+}

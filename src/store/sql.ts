@@ -1,0 +1,25 @@
+/**
+ * The little that sql-store.ts needs from a database, so both backends run the same SQL.
+ * Statements use PostgreSQL's `$1..$n` placeholders; node:sqlite accepts them as named
+ * parameters, so neither side rewrites SQL.
+ */
+
+/** Dates go in as Date (sqlite.ts stores Unix milliseconds), JSON as text, blobs as Buffer. */
+export type SqlParam = string | number | Date | Buffer | null;
+
+/** A result row keyed by column name, in the backend's own value types (see rows.ts). */
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+  /** One statement. */
+  query(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  /** Several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  readonly kind: "sqlite" | "postgres";
+  /** Commits when `fn` resolves; rolls back and rethrows when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
