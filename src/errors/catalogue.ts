@@ -57,6 +57,8 @@ export const catalogue = {
   undecodable_request: entry("errors/undecodable_request", 400, Code.InvalidArgument, "The request body could not be decoded as this RPC's message (bad protobuf, bad JSON or wrong content type)."),
   message_too_large: entry("errors/message_too_large", 413, Code.ResourceExhausted, "The message exceeds the 4 MiB limit."),
   not_found: entry("errors/not_found", 404, Code.NotFound, "No such resource in this workspace."),
+  provider_unreachable: entry("errors/provider_unreachable", 503, Code.Unavailable, "The provider's server could not be reached (connection refused, host unreachable or DNS failure).", true),
+  provider_tls_error: entry("errors/provider_tls_error", 502, Code.Unavailable, "A secure connection to the provider's server could not be established (TLS handshake failed, certificate not trusted, or encryption not offered)."),
   request_canceled: entry("errors/request_canceled", 499, Code.Canceled, "The caller canceled the request."),
 } as const;
 
