@@ -7,6 +7,7 @@ import type { Store } from "./store.ts";
 /** PostgreSQL when a database URL is configured, else the embedded SQLite file in the data directory. */
 export async function openStore(config: { databaseUrl?: string; dataDir: string }): Promise<Store> {
   if (config.databaseUrl) return openPostgresStore({ connectionString: config.databaseUrl });
-  await mkdir(config.dataDir, { recursive: true });
+  // The data directory holds account data and keys: only the service's user may enter it.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   return openSqliteStore({ path: join(config.dataDir, "accounts.db") });
 }
