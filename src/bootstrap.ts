@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
@@ -13,7 +13,6 @@ export async function bootstrapEmbedded(store: Store, dataDir: string, log: Logg
   if (store.kind !== "sqlite" || (await store.listWorkspaces()).length > 0) return;
   await createWorkspace(store, "default");
   const { token, record } = await createApiKey(store, "default", "bootstrap");
-  mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, "api-key");
   writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "w" });
   log.info({ path, keyId: record.id, workspace: "default" }, "created workspace 'default' and wrote its first API key to a file");

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { ensureDataDir } from "../data-dir.ts";
 import { createSecretKey, randomBytes, type KeyObject } from "node:crypto";
 import { join } from "node:path";
 
@@ -63,7 +64,7 @@ export function loadKeyring(options: LoadKeyringOptions): Keyring {
 
 function loadDevKey(dataDir: string, log: (msg: string) => void): Keyring {
   const path = join(dataDir, DEV_KEY_FILE);
-  mkdirSync(dataDir, { recursive: true });
+  ensureDataDir(dataDir);
   if (!exists(path)) {
     if (createDevKey(path)) log(`generated a development sealing key at ${path}`);
   }
