@@ -5,7 +5,9 @@ import type { ProviderIdentity } from "../../store/store.ts";
 /** One request variant (provider + authentication method), as the generated oneof holds it. */
 export type Variant = Exclude<ConnectAccountRequest["variant"], { case: undefined }>;
 export type VariantCase = Variant["case"];
-export type VariantOf<C extends VariantCase> = Extract<Variant, { case: C }>["value"];
+// A mapped type rather than Extract<>, so Connector<"mail"> stays assignable to Connector.
+type VariantValues = { [V in Variant as V["case"]]: V["value"] };
+export type VariantOf<C extends VariantCase> = VariantValues[C];
 
 /** The options every variant shares (top-level fields of ConnectAccountRequest). */
 export interface SharedOptions {
