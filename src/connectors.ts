@@ -1,11 +1,23 @@
+import { readFileSync } from "node:fs";
 import type { Config } from "./config.ts";
 import type { Connector } from "./domain/connectors/connector.ts";
 import { createGoogleConnector } from "./domain/connectors/google/google-connector.ts";
+import { createMailConnector } from "./domain/connectors/mail/index.ts";
 import { oauthConfigFromEnv } from "./domain/connectors/oauth/config.ts";
 import { createOutlookConnector } from "./domain/connectors/outlook/outlook-connector.ts";
 
 /** The connectors the server runs with, configured from the environment. */
 export function productionConnectors(config: Config): Connector[] {
   const oauth = oauthConfigFromEnv(config.env);
-  return [createGoogleConnector(oauth), createOutlookConnector(oauth)];
+  return [createMailConnector(mailConfigFromEnv(config.env)), createGoogleConnector(oauth), createOutlookConnector(oauth)];
+}
+
+function mailConfigFromEnv(env: Record<string, string | undefined>) {
+  const caFile = env.MAIL_EXTRA_CA_FILE;
+  const timeout = env.MAIL_CONNECT_TIMEOUT_MS;
+  if (timeout && !(Number.isInteger(Number(timeout)) && Number(timeout) > 0)) throw new Error(`MAIL_CONNECT_TIMEOUT_MS must be a positive integer, got ${JSON.stringify(timeout)}`);
+  return {
+    extraCaPem: caFile ? readFileSync(caFile) : undefined,
+    connectTimeoutMs: timeout ? Number(timeout) : undefined,
+  };
 }

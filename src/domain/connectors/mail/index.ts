@@ -1,0 +1,52 @@
+import type { Connector } from "../connector.ts";
+import type { CheckContext } from "./check.ts";
+import type { Endpoint } from "./errors.ts";
+import { mailIdentity, normaliseHost } from "./identity.ts";
+import { checkImap, imapSecurity } from "./imap.ts";
+import { checkSmtp, smtpSecurity } from "./smtp.ts";
+import { createTrustStore } from "./tls.ts";
+
+export interface MailConnectorConfig {
+  /** CA certificates (PEM) trusted besides the system store, e.g. the contents of MAIL_EXTRA_CA_FILE. */
+  extraCaPem?: string | Buffer;
+  /** Longest wait for TCP, TLS and the greeting, per protocol (default 15 s); the request deadline applies too. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Verifies an IMAP/SMTP mailbox: both logins must pass. The two checks run concurrently;
+ * the first failure stops the other, and both sockets are closed before connect() settles.
+ */
+export function createMailConnector(config: MailConnectorConfig = {}): Connector<"mail"> {
+  const trust = createTrustStore(config.extraCaPem);
+  const connectTimeoutMs = config.connectTimeoutMs ?? 15_000;
+  return {
+    variants: ["mail"],
+    async connect({ variant, signal, deadline, log }) {
+      const imap: Endpoint = { protocol: "imap", host: normaliseHost(variant.imapHost), port: variant.imapPort };
+      const smtp: Endpoint = { protocol: "smtp", host: normaliseHost(variant.smtpHost), port: variant.smtpPort };
+      const imapMode = imapSecurity(variant.imapEncryption, imap.port);
+      const smtpMode = smtpSecurity(smtp.port);
+      log.debug({ imap: { ...imap, security: imapMode }, smtp: { ...smtp, security: smtpMode } }, "checking mailbox");
+
+      const sibling = new AbortController();
+      const ctx: CheckContext = { trust, connectTimeoutMs, deadline, stop: AbortSignal.any([signal, sibling.signal]) };
+      let failure: unknown;
+      const watch = (check: Promise<void>) =>
+        check.catch((error: unknown) => {
+          failure ??= error;
+          sibling.abort(error);
+        });
+      await Promise.all([
+        watch(checkImap(imap, imapMode, { user: variant.imapUser, pass: variant.imapPassword }, ctx)),
+        watch(checkSmtp(smtp, smtpMode, { user: variant.smtpUser, pass: variant.smtpPassword }, ctx)),
+      ]);
+      if (failure !== undefined) throw failure;
+
+      return {
+        identity: mailIdentity(variant.imapUser, variant.imapHost),
+        details: { imapSecurity: imapMode, smtpSecurity: smtpMode },
+      };
+    },
+  };
+}

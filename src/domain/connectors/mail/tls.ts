@@ -1,0 +1,36 @@
+import { X509Certificate } from "node:crypto";
+import { createSecureContext, getCACertificates, type ConnectionOptions, type SecureContext } from "node:tls";
+
+/**
+ * The certificates a mail server may chain to: Node's default store, the operating
+ * system's store and the operator's extra CAs. Built once per connector, because parsing
+ * several hundred roots costs tens of milliseconds.
+ */
+export function createTrustStore(extraCaPem?: string | Buffer): SecureContext {
+  const roots = new Set([...getCACertificates("default"), ...getCACertificates("system")]);
+  return createSecureContext({ ca: [...roots, ...extraCertificates(extraCaPem)] });
+}
+
+/** TLS options for both libraries: verify against the trust store, never skip verification. */
+export function tlsOptions(trust: SecureContext): ConnectionOptions {
+  return { secureContext: trust, rejectUnauthorized: true, minVersion: "TLSv1.2" };
+}
+
+/**
+ * Splits the operator's PEM into certificates and checks each one: Node silently ignores
+ * a CA bundle it cannot read, which would turn a typo into "certificate not trusted" at
+ * every connection instead of one clear error at startup.
+ */
+function extraCertificates(pem: string | Buffer | undefined): string[] {
+  if (pem === undefined) return [];
+  const blocks = pem.toString().match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error("The extra mail CA file holds no PEM certificate.");
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (e) {
+      throw new Error("The extra mail CA file holds a certificate that cannot be read.", { cause: e });
+    }
+  }
+  return blocks;
+}
