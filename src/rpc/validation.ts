@@ -1,5 +1,5 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { pathToString } from "@bufbuild/protobuf/reflect";
+import { isReflectList, isReflectMap, isReflectMessage, pathToString, reflect, type Path } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
 import { AppError } from "../errors/app-error.ts";
 
@@ -7,9 +7,10 @@ import { AppError } from "../errors/app-error.ts";
 const validator = createValidator();
 
 /**
- * Applies the proto's buf.validate rules. Only missing required fields →
- * errors/missing_parameters; any other broken rule → errors/invalid_parameters.
- * One field violation per broken rule.
+ * Applies the proto's buf.validate rules. Only missing fields (a `required` rule, or a rule
+ * broken only because the field was left out, such as a port of 0 or an empty cookie
+ * list: proto3 cannot tell "0" from "not sent") → errors/missing_parameters; any other
+ * broken rule → errors/invalid_parameters. One field violation per broken rule.
  */
 export function validateRequest<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): void {
   const result = validator.validate(schema, message);
@@ -18,11 +19,25 @@ export function validateRequest<Desc extends DescMessage>(schema: Desc, message:
   const violations = result.violations.map((v) => ({
     field: pathToString(v.field),
     description: v.message,
-    ruleId: v.ruleId,
+    missing: v.ruleId === "required" || (!v.forKey && leftOut(schema, message, v.field)),
   }));
-  const allMissing = violations.every((v) => v.ruleId === "required");
+  const allMissing = violations.every((v) => v.missing);
   throw new AppError(allMissing ? "missing_parameters" : "invalid_parameters", {
     detail: violations.map((v) => `${v.field || "(request)"}: ${v.description}`).join("; "),
     violations: violations.map(({ field, description }) => ({ field, description })),
   });
+}
+
+/** Whether the path ends at a field that is not set (a zero scalar, an empty list or map). */
+function leftOut(schema: DescMessage, message: MessageShape<DescMessage>, path: Path): boolean {
+  const last = path.at(-1);
+  if (last?.kind !== "field") return false;
+  let current: unknown = reflect(schema, message, false);
+  for (const item of path.slice(0, -1)) {
+    if (item.kind === "field" && isReflectMessage(current)) current = current.get(item);
+    else if (item.kind === "list_sub" && isReflectList(current)) current = current.get(item.index);
+    else if (item.kind === "map_sub" && isReflectMap(current)) current = current.get(item.key);
+    else if (item.kind !== "oneof") return false;
+  }
+  return isReflectMessage(current) && !current.isSet(last);
 }

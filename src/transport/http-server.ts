@@ -39,7 +39,13 @@ export function createHttpServer(handler: (req: http.IncomingMessage | http2.Htt
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+        server.listen(port, host, () => {
+          // h1 never listens itself (it is handed sockets), and Node only tracks an HTTP/1.1
+          // server's connections once it has emitted "listening": without this,
+          // closeIdleConnections() is a no-op and keep-alive clients hold a drain open.
+          h1.emit("listening");
+          resolve((server.address() as net.AddressInfo).port);
+        });
       });
     },
     async close(graceMs) {

@@ -1,0 +1,93 @@
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { callRpc, WIRES } from "../support/clients.ts";
+import { runCli, startServiceProcess, tempDataDir, type ServiceProcess } from "../support/process.ts";
+
+/** The admin CLI as a subprocess on the server's DATA_DIR: the keys it prints work, and revoking them takes effect at once. */
+
+const KEY_FORMAT = /^ppa_[0-9A-Z]{26}_[A-Za-z0-9_-]{43}$/;
+const dataDir = tempDataDir();
+const env = { DATA_DIR: dataDir };
+let service: ServiceProcess | undefined;
+
+beforeAll(async () => {
+  const created = await runCli(["workspaces", "create", "acme"], env);
+  expect(created.code, created.stderr).toBe(0);
+});
+afterAll(() => {
+  service?.kill();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+let key = "";
+let keyId = "";
+
+describe("postpress-accounts CLI", () => {
+  it("workspaces list shows the workspace", async () => {
+    const r = await runCli(["workspaces", "list"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ws_[0-9A-Z]{26}\tacme\t/m);
+  });
+
+  it("keys create prints the key alone: exactly one line, in the key format", async () => {
+    const r = await runCli(["keys", "create", "--workspace", "acme", "--label", "ci"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.endsWith("\n")).toBe(true);
+    const lines = r.stdout.split("\n").filter((l, i, all) => i < all.length - 1 || l !== "");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(KEY_FORMAT);
+    key = lines[0]!;
+    keyId = `key_${key.split("_")[1]}`;
+    expect(r.stderr).not.toContain(key);
+  });
+
+  it("keys list shows the key's id and label, never the key", async () => {
+    const r = await runCli(["keys", "list", "--workspace", "acme"], env);
+    expect(r.code).toBe(0);
+    const line = r.stdout.split("\n").find((l) => l.startsWith(keyId));
+    expect(line).toBeDefined();
+    expect(line).toContain("\tacme\t");
+    expect(line).toContain("\tci\t");
+    expect(line).toMatch(/\tactive$/);
+    expect(r.stdout).not.toContain(key.slice("ppa_".length + 26 + 1));
+  });
+
+  it("the key works against a server on the same DATA_DIR, on every wire", async () => {
+    service = await startServiceProcess({ dataDir });
+    // A store that already has a workspace gets no bootstrap key.
+    expect(existsSync(join(dataDir, "api-key"))).toBe(false);
+    for (const wire of WIRES) {
+      const r = await callRpc(service, wire, AccountService.method.listAccounts, {}, { apiKey: key });
+      expect(r.ok, wire).toBe(true);
+    }
+  });
+
+  it("keys revoke makes it fail with errors/revoked_api_key at once", async () => {
+    const r = await runCli(["keys", "revoke", keyId], env);
+    expect(r.code, r.stderr).toBe(0);
+    for (const wire of WIRES) {
+      const denied = await callRpc(service!, wire, AccountService.method.listAccounts, {}, { apiKey: key });
+      expect(denied.ok).toBe(false);
+      if (!denied.ok) expect(denied.error.errorInfo?.metadata.type, wire).toBe("errors/revoked_api_key");
+    }
+    const listed = await runCli(["keys", "list"], env);
+    expect(listed.stdout.split("\n").find((l) => l.startsWith(keyId))).toMatch(/\trevoked \d{4}-/);
+  });
+
+  it("errors go to stderr with a non-zero exit and nothing on stdout", async () => {
+    const again = await runCli(["keys", "revoke", keyId], env);
+    expect(again.code).not.toBe(0);
+    const noWorkspace = await runCli(["keys", "create", "--workspace", "nope"], env);
+    expect(noWorkspace.code).not.toBe(0);
+    expect(noWorkspace.stdout).toBe("");
+    expect(noWorkspace.stderr).toContain("nope");
+  });
+
+  it("secrets rotate runs on the same store", async () => {
+    const r = await runCli(["secrets", "rotate"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^resealed \d+/);
+  });
+});
