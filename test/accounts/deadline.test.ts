@@ -1,0 +1,72 @@
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { callRpc, WIRES, type Wire } from "../support/clients.ts";
+import { accountRows, BACKENDS, deadlineHeaders, expectFailure, expectOk, intentRows, startHarness, twitterRequest, uniqueLogin, type Harness } from "./helpers.ts";
+
+const { connectAccount } = AccountService.method;
+
+/**
+ * The caller's deadline passes while the provider is still answering. The server gives up a
+ * little before the deadline (at most 100 ms, see scopeOf) so that its typed error arrives before the
+ * transport's own bare DEADLINE_EXCEEDED: deadlines here leave it a margin a loaded machine
+ * still meets (grpc-js answers at the deadline itself; connect-node waits for the handler).
+ */
+function deadlineMs(wire: Wire, how: "header" | "client"): number {
+  return how === "header" && wire !== "grpc" ? 300 : 1_000;
+}
+
+describe.each(BACKENDS)("deadlines on %s", (kind) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(kind);
+  });
+  afterAll(() => h?.close());
+
+  const connect = (wire: Wire, login: string, options: { headers?: Record<string, string>; timeoutMs?: number } = {}) =>
+    callRpc(h.server, wire, connectAccount, twitterRequest(login), { apiKey: h.server.apiKey, ...options });
+
+  describe.each(WIRES)("over %s", (wire) => {
+    // "header": only the server knows the deadline; "client": the caller's own timer runs too, as in real clients.
+    it.each(["header", "client"] as const)(
+      "answers DEADLINE_EXCEEDED request_timeout mid-connector (deadline by %s), writes nothing, and does not block a retry",
+      async (how) => {
+        const ms = deadlineMs(wire, how);
+        const login = uniqueLogin("slow");
+        h.connector.plan(login, { waitMs: 5_000 }, {});
+        const started = Date.now();
+        const result = await connect(wire, login, how === "header" ? { headers: deadlineHeaders(wire, ms) } : { timeoutMs: ms });
+        expectFailure(result, Code.DeadlineExceeded, "errors/request_timeout");
+        expect(Date.now() - started).toBeLessThan(ms + 1_000);
+
+        // The connector was told to stop (its signal aborted), and nothing reached the store.
+        const [call] = h.connector.callsFor(login);
+        expect(call).toMatchObject({ sawAbort: true, outcome: "aborted" });
+        expect(await accountRows(h.raw, `x-${login}`)).toEqual([]);
+        const [intent] = await intentRows(h.raw, `user:${login}`);
+        expect([intent?.status, intent?.error_kind]).toEqual(["FAILED", "request_timeout"]);
+
+        // Right after: the failed intent is closed, so the identity is free.
+        const id = expectOk(await connect(wire, login)).accountId;
+        expect((await accountRows(h.raw, `x-${login}`)).map((r) => r.id)).toEqual([id]);
+      },
+    );
+  });
+
+  it("drops the late answer of a connector that ignores the deadline", async () => {
+    const login = uniqueLogin("deaf");
+    h.connector.plan(login, { waitMs: 900, ignoreSignal: true }, {});
+    const started = Date.now();
+    expectFailure(await connect("connect-json", login, { headers: deadlineHeaders("connect-json", 300) }), Code.DeadlineExceeded, "errors/request_timeout");
+    expect(Date.now() - started).toBeLessThan(850);
+
+    await h.connector.idle();
+    const [call] = h.connector.callsFor(login);
+    expect(call).toMatchObject({ sawAbort: true, outcome: "succeeded" });
+    // It answered "succeeded" after the caller was told it timed out: nothing may come of that.
+    expect(await accountRows(h.raw, `x-${login}`)).toEqual([]);
+
+    const id = expectOk(await connect("grpc", login)).accountId;
+    expect((await accountRows(h.raw, `x-${login}`)).map((r) => r.id)).toEqual([id]);
+  });
+});
