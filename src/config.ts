@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
 
 export interface Config {
   host: string;
@@ -13,6 +14,10 @@ export interface Config {
   /** How long in-flight calls get to finish on SIGTERM/SIGINT. */
   drainTimeoutMs: number;
   intentTtlMs: number;
+  /** Provider-session gateways (GATEWAY_URL_<PROVIDER>, host:port): a provider without one answers feature_not_implemented. */
+  gateways: Partial<Record<GatewayProvider, string>>;
+  /** How often a watch (and a follower of an intent) re-reads the intent from the store. */
+  intentPollMs: number;
   env: Record<string, string | undefined>;
 }
 
@@ -27,6 +32,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: env.LOG_LEVEL || "info",
     drainTimeoutMs: positiveInt(env, "DRAIN_TIMEOUT_MS", 10_000),
     intentTtlMs: positiveInt(env, "INTENT_TTL_MS", 120_000),
+    gateways: gatewayEndpoints(env),
+    intentPollMs: positiveInt(env, "INTENT_POLL_MS", 300),
     env,
   };
 }
@@ -41,4 +48,19 @@ function positiveInt(env: Record<string, string | undefined>, name: string, fall
   const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(env[name])}`);
   return value;
+}
+
+/** GATEWAY_URL_LINKEDIN=host:port, ...: plaintext HTTP/2 endpoints of provider-session gateways. */
+function gatewayEndpoints(env: Record<string, string | undefined>): Partial<Record<GatewayProvider, string>> {
+  const endpoints: Partial<Record<GatewayProvider, string>> = {};
+  for (const provider of Object.keys(GATEWAY_PROVIDERS) as GatewayProvider[]) {
+    const name = `GATEWAY_URL_${provider}`;
+    const value = env[name]?.trim();
+    if (!value) continue;
+    // grpc-js takes host:port; a scheme would be read as part of the host name.
+    const m = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(value);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new Error(`${name} must be host:port (plaintext HTTP/2), got ${JSON.stringify(value)}`);
+    endpoints[provider] = value;
+  }
+  return endpoints;
 }

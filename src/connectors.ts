@@ -1,15 +1,22 @@
 import { readFileSync } from "node:fs";
 import type { Config } from "./config.ts";
-import type { Connector } from "./domain/connectors/connector.ts";
+import { gatewayConnectors } from "./domain/connectors/gateway/index.ts";
 import { createGoogleConnector } from "./domain/connectors/google/google-connector.ts";
 import { createMailConnector } from "./domain/connectors/mail/index.ts";
 import { oauthConfigFromEnv } from "./domain/connectors/oauth/config.ts";
 import { createOutlookConnector } from "./domain/connectors/outlook/outlook-connector.ts";
+import type { AnyConnector } from "./domain/connectors/registry.ts";
 
 /** The connectors the server runs with, configured from the environment. */
-export function productionConnectors(config: Config): Connector[] {
+export function productionConnectors(config: Config): AnyConnector[] {
   const oauth = oauthConfigFromEnv(config.env);
-  return [createMailConnector(mailConfigFromEnv(config.env)), createGoogleConnector(oauth), createOutlookConnector(oauth)];
+  return [
+    createMailConnector(mailConfigFromEnv(config.env)),
+    createGoogleConnector(oauth),
+    createOutlookConnector(oauth),
+    // Providers whose login runs in a provider-session worker: one gateway each, when configured.
+    ...gatewayConnectors(config.gateways),
+  ];
 }
 
 function mailConfigFromEnv(env: Record<string, string | undefined>) {

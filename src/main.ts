@@ -11,7 +11,7 @@ const log = createLogger({ level: config.logLevel });
 try {
   const { store, sealer } = await openRuntime(config, log);
   await bootstrapEmbedded(store, config.dataDir, log);
-  const server = build({ store, sealer, connectors: productionConnectors(config), log, intentTtlMs: config.intentTtlMs });
+  const server = build({ store, sealer, connectors: productionConnectors(config), log, intentTtlMs: config.intentTtlMs, intentPollMs: config.intentPollMs });
   const ports = await server.listen(config);
   log.info({ host: config.host, ...ports, store: store.kind }, "serving gRPC and Connect");
 

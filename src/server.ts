@@ -3,8 +3,7 @@ import type { Logger } from "pino";
 import { AccountService, file_postpress_accounts_v1_account_service } from "../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
-import type { Connector } from "./domain/connectors/connector.ts";
-import { createConnectorRegistry } from "./domain/connectors/registry.ts";
+import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createCallPipeline } from "./rpc/call.ts";
 import type { Store } from "./store/store.ts";
@@ -15,9 +14,12 @@ import { createHttpServer } from "./transport/http-server.ts";
 export interface ServerDeps {
   store: Store;
   sealer: Sealer;
-  connectors: readonly Connector[];
+  /** One-shot connectors and interactive ones (provider-session gateways). */
+  connectors: readonly AnyConnector[];
   log: Logger;
   intentTtlMs: number;
+  /** How often a pending intent is re-read from the store while someone waits on it (default 300 ms). */
+  intentPollMs?: number;
   now?: () => Date;
 }
 
@@ -41,6 +43,8 @@ export function build(deps: ServerDeps): Server {
     sealer: deps.sealer,
     connectors: createConnectorRegistry(deps.connectors),
     intentTtlMs: deps.intentTtlMs,
+    log: deps.log,
+    ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
@@ -58,6 +62,9 @@ export function build(deps: ServerDeps): Server {
       return { grpcPort, httpPort };
     },
     async drain(graceMs) {
+      // Watches end at once (clients watch again on another replica) and intents stop being
+      // followed here: their state is in the store and at the gateway, nothing is lost.
+      accounts.stop();
       grpcTransport.health.setStatus("", "NOT_SERVING");
       for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));

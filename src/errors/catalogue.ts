@@ -60,6 +60,10 @@ export const catalogue = {
   provider_unreachable: entry("errors/provider_unreachable", 503, Code.Unavailable, "The provider's server could not be reached (connection refused, host unreachable or DNS failure).", true),
   provider_tls_error: entry("errors/provider_tls_error", 502, Code.Unavailable, "A secure connection to the provider's server could not be established (TLS handshake failed, certificate not trusted, or encryption not offered)."),
   request_canceled: entry("errors/request_canceled", 499, Code.Canceled, "The caller canceled the request."),
+  // Checkpoints (SolveCheckpoint, ResendCheckpoint, CancelCheckpoint, WatchAccount).
+  invalid_checkpoint_code: entry("errors/invalid_checkpoint_code", 400, Code.InvalidArgument, "The code does not solve the checkpoint. The checkpoint is still open: try again, or have it resent."),
+  no_pending_checkpoint: entry("errors/no_pending_checkpoint", 400, Code.InvalidArgument, "No checkpoint of this account waits for a code or a resend (none is open, or it is confirmed in the provider's app)."),
+  intent_expired: entry("errors/intent_expired", 408, Code.DeadlineExceeded, "The authentication intent expired before it was completed. Restart from the beginning."),
 } as const;
 
 export type ErrorKind = keyof typeof catalogue;

@@ -10,23 +10,27 @@ import type { AccountsService, CallScope } from "../domain/accounts/accounts-ser
 import type { Variant } from "../domain/connectors/connector.ts";
 import { AppError } from "../errors/app-error.ts";
 import { callOf } from "./call.ts";
+import { checkpointHandlers, outcomeToProto } from "./checkpoints.ts";
 import { accountToProto, decodePageToken, encodePageToken, providerFilter, statusFilter } from "./converters.ts";
 import { validateRequest } from "./validation.ts";
 
 /** Upper bound on one ConnectAccount, whatever deadline the caller gave (or none). */
 export const MAX_CONNECT_MS = 60_000;
 
+/** How long before the caller's deadline the domain gives up, to answer in time (at most a third of the budget: after the abort it still writes the intent's end and answers). */
+const ANSWER_MARGIN_MS = 100;
+
 /** AccountService: proto ↔ domain, nothing more. Both transports serve this one object. */
 export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl<typeof AccountService> {
   return {
     async connectAccount(req, ctx) {
       validateRequest(ConnectAccountRequestSchema, req);
-      const account = await accounts.connect(req as typeof req & { variant: Variant }, scopeOf(ctx, MAX_CONNECT_MS));
-      return { object: "AccountCreated", accountId: account.id };
+      return outcomeToProto(await accounts.begin(req as typeof req & { variant: Variant }, scopeOf(ctx, MAX_CONNECT_MS)));
     },
     async getAccount(req, ctx) {
       validateRequest(GetAccountRequestSchema, req);
-      return { account: accountToProto(await accounts.get(callOf(ctx).caller.workspaceId, req.accountId)) };
+      const call = callOf(ctx);
+      return { account: accountToProto(await accounts.get(call.caller.workspaceId, req.accountId, call.log)) };
     },
     async listAccounts(req, ctx) {
       validateRequest(ListAccountsRequestSchema, req);
@@ -42,6 +46,7 @@ export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl
       validateRequest(DeleteAccountRequestSchema, req);
       return { account: accountToProto(await accounts.delete(callOf(ctx).caller.workspaceId, req.accountId)) };
     },
+    ...checkpointHandlers(accounts, scopeOf, MAX_CONNECT_MS),
   };
 }
 
@@ -51,7 +56,11 @@ export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl
  */
 export function scopeOf(ctx: HandlerContext, maxMs: number): CallScope {
   const call = callOf(ctx);
-  const remaining = Math.min(ctx.timeoutMs() ?? maxMs, maxMs);
+  const callerMs = Math.min(ctx.timeoutMs() ?? maxMs, maxMs);
+  // The domain stops a little before the caller's deadline: it still has to close the intent
+  // and answer, and at the deadline itself grpc-js (and the caller's own timer) answer a bare
+  // DEADLINE_EXCEEDED without our ErrorInfo.
+  const remaining = callerMs - Math.min(ANSWER_MARGIN_MS, callerMs / 3);
   const deadline = new Date(Date.now() + remaining);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new AppError("request_timeout", { detail: "The request deadline passed." })), remaining);

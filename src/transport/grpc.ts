@@ -155,7 +155,9 @@ function serverStreamingHandler(run: MethodRun, fn: StreamFn): grpc.handleServer
         run.pipeline.finish(call);
         grpcCall.end();
       },
-      (error: unknown) => grpcCall.destroy(toServiceError(run.pipeline.finish(call, error)!)),
+      // Emitting "error" (not destroy(), which drops the stream without a status) is how grpc-js
+      // ends a server stream with a status: it becomes the trailers the client reads.
+      (error: unknown) => grpcCall.emit("error", toServiceError(run.pipeline.finish(call, error)!)),
     );
   };
 }

@@ -1,13 +1,14 @@
 import { clone, toBinary } from "@bufbuild/protobuf";
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
 import { ulid } from "ulid";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { AccountRecord, AccountStatus, IntentRecord, Store } from "../../store/store.ts";
 import type { ConnectorResult, Variant } from "../connectors/connector.ts";
-import type { ConnectorRegistry } from "../connectors/registry.ts";
+import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
 import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
+import { CheckpointFlow, type ConnectOutcome, type WatchEvent } from "./checkpoints.ts";
 import { identityKeyOf, variantInfo } from "./variants.ts";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -20,6 +21,10 @@ export interface AccountsServiceDeps {
   /** How long an intent blocks its identity if its process dies without closing it. */
   intentTtlMs: number;
   now?: () => Date;
+  /** Logger for work no request owns (following provider gateways); silent by default. */
+  log?: Logger;
+  /** How often a pending intent is re-read from the store while someone waits on it (default 300 ms). */
+  intentPollMs?: number;
 }
 
 /** What a domain call needs from the RPC around it. */
@@ -41,16 +46,42 @@ export interface AccountPage {
  * Knows nothing of transports; failures are AppErrors.
  */
 export class AccountsService {
-  private readonly deps: Required<AccountsServiceDeps>;
+  private readonly deps: Required<Omit<AccountsServiceDeps, "log" | "intentPollMs">>;
+  private readonly checkpoints: CheckpointFlow;
 
   constructor(deps: AccountsServiceDeps) {
     this.deps = { now: () => new Date(), ...deps };
+    this.checkpoints = new CheckpointFlow({
+      store: deps.store,
+      sealer: deps.sealer,
+      connectors: deps.connectors,
+      intentTtlMs: deps.intentTtlMs,
+      pollMs: deps.intentPollMs ?? 300,
+      now: this.deps.now,
+      log: deps.log ?? pino({ level: "silent" }),
+    });
   }
 
+  /**
+   * ConnectAccount: the account, or (for variants whose provider session runs behind a
+   * gateway) a checkpoint the person must get through first.
+   */
+  async begin(request: ConnectAccountRequest & { variant: Variant }, scope: CallScope): Promise<ConnectOutcome> {
+    const connector = this.deps.connectors.connectorFor(request.variant.case);
+    if (isInteractive(connector)) return this.checkpoints.begin(request, connector, scope);
+    return { kind: "created", account: await this.connect(request, scope) };
+  }
+
+  /** The one-shot connect; a variant that may stop at a checkpoint answers action_required if it does. */
   async connect(request: ConnectAccountRequest & { variant: Variant }, scope: CallScope): Promise<AccountRecord> {
     const { store, connectors, now } = this.deps;
     const variant = request.variant;
     const connector = connectors.connectorFor(variant.case);
+    if (isInteractive(connector)) {
+      const outcome = await this.checkpoints.begin(request, connector, scope);
+      if (outcome.kind === "created") return outcome.account;
+      throw new AppError("action_required", { detail: "The provider asks for a checkpoint.", metadata: { accountId: outcome.accountId } });
+    }
     const info = variantInfo[variant.case];
     const openedAt = now();
     const intent: IntentRecord = {
@@ -68,7 +99,7 @@ export class AccountsService {
       state: null,
       secrets: null,
     };
-    const opened = await store.openIntent(intent, openedAt);
+    const opened = await store.openIntent(intent, openedAt, request.restart);
     if ("inProgress" in opened) {
       throw new AppError("auth_in_progress", {
         metadata: { expireTime: opened.inProgress.expiresAt.toISOString() },
@@ -118,10 +149,38 @@ export class AccountsService {
     return inserted.inserted;
   }
 
-  async get(workspaceId: string, accountId: string): Promise<AccountRecord> {
+  async get(workspaceId: string, accountId: string, log?: Logger): Promise<AccountRecord> {
     const account = await this.deps.store.getAccount(workspaceId, accountId);
-    if (!account) throw notFound(accountId);
-    return account;
+    if (account) return account;
+    // A pending account id: the gateway may have finished it while no replica was listening.
+    const reconciled = log ? await this.checkpoints.reconcile(workspaceId, accountId, log) : undefined;
+    if (!reconciled) throw notFound(accountId);
+    return reconciled;
+  }
+
+  /** SolveCheckpoint: the account, a further checkpoint, or an error (a wrong code: invalid_checkpoint_code). */
+  solveCheckpoint(workspaceId: string, accountId: string, code: string, scope: CallScope): Promise<ConnectOutcome> {
+    return this.checkpoints.solve(workspaceId, accountId, code, scope);
+  }
+
+  /** ResendCheckpoint: the renewed checkpoint (or the account, if it got linked meanwhile). */
+  resendCheckpoint(workspaceId: string, accountId: string, scope: CallScope): Promise<ConnectOutcome> {
+    return this.checkpoints.resend(workspaceId, accountId, scope);
+  }
+
+  /** CancelCheckpoint: the pending account's intent ends CANCELED (idempotent). */
+  cancelCheckpoint(workspaceId: string, accountId: string, scope: CallScope): Promise<void> {
+    return this.checkpoints.cancel(workspaceId, accountId, scope);
+  }
+
+  /** WatchAccount: the pending account's state now, then every change, until its intent ends. */
+  watch(workspaceId: string, accountId: string, scope: CallScope): AsyncIterable<WatchEvent> {
+    return this.checkpoints.watch(workspaceId, accountId, scope);
+  }
+
+  /** Shutdown: stop following intents (the gateway and the store keep their state); watches end with service_unavailable. */
+  stop(): void {
+    this.checkpoints.stop();
   }
 
   async list(workspaceId: string, query: { pageSize: number; afterId?: string; provider?: string; status?: AccountStatus }): Promise<AccountPage> {

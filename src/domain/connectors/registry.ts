@@ -1,17 +1,25 @@
 import { AppError } from "../../errors/app-error.ts";
 import type { Connector, VariantCase } from "./connector.ts";
+import type { InteractiveConnector } from "./interactive.ts";
+
+/** A one-shot connector, or one whose login may stop at checkpoints (see interactive.ts). */
+export type AnyConnector = Connector | InteractiveConnector;
+
+export function isInteractive(connector: AnyConnector): connector is InteractiveConnector {
+  return "kind" in connector && connector.kind === "interactive";
+}
 
 export interface ConnectorRegistry {
   /** The connector for a variant; errors/feature_not_implemented when none is configured. */
-  connectorFor(variant: VariantCase): Connector;
+  connectorFor(variant: VariantCase): AnyConnector;
 }
 
-export function createConnectorRegistry(connectors: readonly Connector[]): ConnectorRegistry {
-  const byVariant = new Map<VariantCase, Connector>();
+export function createConnectorRegistry(connectors: readonly AnyConnector[]): ConnectorRegistry {
+  const byVariant = new Map<VariantCase, AnyConnector>();
   for (const connector of connectors) {
     for (const variant of connector.variants) {
       if (byVariant.has(variant)) throw new Error(`two connectors claim the ${variant} variant`);
-      byVariant.set(variant, connector as Connector);
+      byVariant.set(variant, connector as AnyConnector);
     }
   }
   return {

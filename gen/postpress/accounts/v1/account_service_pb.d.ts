@@ -2,10 +2,11 @@
 // @generated from file postpress/accounts/v1/account_service.proto (package postpress.accounts.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { GoogleOauthAuth, InstagramBasicAuth, InstagramCookieAuth, LinkedinBasicAuth, LinkedinCookieAuth, MailAuth, MessengerBasicAuth, MessengerSessionAuth, OutlookAuth, TelegramAuth, TwitterAuth, WhatsappAuth } from "./variants_pb.js";
 import type { DisabledFeature } from "./options_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Account, AccountStatus, Provider } from "./account_pb.js";
 
 /**
@@ -143,6 +144,14 @@ export declare type ConnectAccountRequest = Message<"postpress.accounts.v1.Conne
    * @generated from field: repeated postpress.accounts.v1.DisabledFeature disabled_features = 22;
    */
   disabledFeatures: DisabledFeature[];
+
+  /**
+   * Ends an authentication intent already open for the same identity (its waiters get
+   * errors/operation_canceled) instead of answering errors/auth_in_progress.
+   *
+   * @generated from field: bool restart = 23;
+   */
+  restart: boolean;
 };
 
 /**
@@ -158,19 +167,27 @@ export declare const ConnectAccountRequestSchema: GenMessage<ConnectAccountReque
  */
 export declare type ConnectAccountResponse = Message<"postpress.accounts.v1.ConnectAccountResponse"> & {
   /**
-   * What happened: "AccountCreated" when the account is linked. Further outcomes (such as a
-   * checkpoint to solve) add new values and fields; clients must check this first.
+   * What happened: "AccountCreated" when the account is linked; "Checkpoint" when the
+   * provider asks for more first (see checkpoint). Clients must check this first.
    *
    * @generated from field: string object = 1;
    */
   object: string;
 
   /**
-   * The account's id: "acc_" followed by a 26-character ULID.
+   * The account's id: "acc_" followed by a 26-character ULID. With a checkpoint, the id the
+   * account will have once the checkpoint is solved (the "pending account id").
    *
    * @generated from field: string account_id = 2;
    */
   accountId: string;
+
+  /**
+   * Set when object is "Checkpoint": what the person must do next.
+   *
+   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   */
+  checkpoint?: Checkpoint | undefined;
 };
 
 /**
@@ -178,6 +195,315 @@ export declare type ConnectAccountResponse = Message<"postpress.accounts.v1.Conn
  * Use `create(ConnectAccountResponseSchema)` to create a new message.
  */
 export declare const ConnectAccountResponseSchema: GenMessage<ConnectAccountResponse>;
+
+/**
+ * A step the provider requires before the account can be linked. Holds no secret of the
+ * account: codes typed by the person are never echoed.
+ *
+ * @generated from message postpress.accounts.v1.Checkpoint
+ */
+export declare type Checkpoint = Message<"postpress.accounts.v1.Checkpoint"> & {
+  /**
+   * What is asked.
+   *
+   * @generated from field: postpress.accounts.v1.CheckpointType type = 1;
+   */
+  type: CheckpointType;
+
+  /**
+   * QR_CODE: the string to render as a QR code.
+   *
+   * @generated from field: string qr_code = 2;
+   */
+  qrCode: string;
+
+  /**
+   * PAIRING_CODE: the code to type into the provider's app.
+   *
+   * @generated from field: string pairing_code = 3;
+   */
+  pairingCode: string;
+
+  /**
+   * CAPTCHA: the captcha to show, as the provider gave it (an image data URL or a site key).
+   *
+   * @generated from field: string captcha_data = 4;
+   */
+  captchaData: string;
+
+  /**
+   * TWO_FACTOR / OTP: where the code was sent, masked as the provider shows it (e.g. "+33 6•• •• •• 42").
+   *
+   * @generated from field: string code_sent_to = 5;
+   */
+  codeSentTo: string;
+
+  /**
+   * When this checkpoint stops being valid; the pending account's intent expires with it
+   * unless it is refreshed (QR codes rotate) or solved first.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 6;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.Checkpoint.
+ * Use `create(CheckpointSchema)` to create a new message.
+ */
+export declare const CheckpointSchema: GenMessage<Checkpoint>;
+
+/**
+ * Solve the pending checkpoint of an account.
+ *
+ * @generated from message postpress.accounts.v1.SolveCheckpointRequest
+ */
+export declare type SolveCheckpointRequest = Message<"postpress.accounts.v1.SolveCheckpointRequest"> & {
+  /**
+   * The pending account id ConnectAccount answered ("acc_...").
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * The code, captcha answer, phone number or two-step password the checkpoint asks for. Secret.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.SolveCheckpointRequest.
+ * Use `create(SolveCheckpointRequestSchema)` to create a new message.
+ */
+export declare const SolveCheckpointRequestSchema: GenMessage<SolveCheckpointRequest>;
+
+/**
+ * The outcome of SolveCheckpoint.
+ *
+ * @generated from message postpress.accounts.v1.SolveCheckpointResponse
+ */
+export declare type SolveCheckpointResponse = Message<"postpress.accounts.v1.SolveCheckpointResponse"> & {
+  /**
+   * "AccountCreated" when the account is linked; "Checkpoint" when another checkpoint follows.
+   *
+   * @generated from field: string object = 1;
+   */
+  object: string;
+
+  /**
+   * The account's id.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * Set when object is "Checkpoint": the next checkpoint.
+   *
+   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   */
+  checkpoint?: Checkpoint | undefined;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.SolveCheckpointResponse.
+ * Use `create(SolveCheckpointResponseSchema)` to create a new message.
+ */
+export declare const SolveCheckpointResponseSchema: GenMessage<SolveCheckpointResponse>;
+
+/**
+ * Have the pending checkpoint sent again.
+ *
+ * @generated from message postpress.accounts.v1.ResendCheckpointRequest
+ */
+export declare type ResendCheckpointRequest = Message<"postpress.accounts.v1.ResendCheckpointRequest"> & {
+  /**
+   * The pending account id ("acc_...").
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.ResendCheckpointRequest.
+ * Use `create(ResendCheckpointRequestSchema)` to create a new message.
+ */
+export declare const ResendCheckpointRequestSchema: GenMessage<ResendCheckpointRequest>;
+
+/**
+ * The outcome of ResendCheckpoint.
+ *
+ * @generated from message postpress.accounts.v1.ResendCheckpointResponse
+ */
+export declare type ResendCheckpointResponse = Message<"postpress.accounts.v1.ResendCheckpointResponse"> & {
+  /**
+   * "Checkpoint" (the checkpoint as it is now, with its new expiry), or "AccountCreated" if the
+   * account got linked in the meantime.
+   *
+   * @generated from field: string object = 1;
+   */
+  object: string;
+
+  /**
+   * The account's id.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * Set when object is "Checkpoint".
+   *
+   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   */
+  checkpoint?: Checkpoint | undefined;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.ResendCheckpointResponse.
+ * Use `create(ResendCheckpointResponseSchema)` to create a new message.
+ */
+export declare const ResendCheckpointResponseSchema: GenMessage<ResendCheckpointResponse>;
+
+/**
+ * Abandon a pending account.
+ *
+ * @generated from message postpress.accounts.v1.CancelCheckpointRequest
+ */
+export declare type CancelCheckpointRequest = Message<"postpress.accounts.v1.CancelCheckpointRequest"> & {
+  /**
+   * The pending account id ("acc_...").
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.CancelCheckpointRequest.
+ * Use `create(CancelCheckpointRequestSchema)` to create a new message.
+ */
+export declare const CancelCheckpointRequestSchema: GenMessage<CancelCheckpointRequest>;
+
+/**
+ * The outcome of CancelCheckpoint.
+ *
+ * @generated from message postpress.accounts.v1.CancelCheckpointResponse
+ */
+export declare type CancelCheckpointResponse = Message<"postpress.accounts.v1.CancelCheckpointResponse"> & {
+  /**
+   * "CheckpointCanceled".
+   *
+   * @generated from field: string object = 1;
+   */
+  object: string;
+
+  /**
+   * The account's id; no account will be created under it.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.CancelCheckpointResponse.
+ * Use `create(CancelCheckpointResponseSchema)` to create a new message.
+ */
+export declare const CancelCheckpointResponseSchema: GenMessage<CancelCheckpointResponse>;
+
+/**
+ * Watch a pending account.
+ *
+ * @generated from message postpress.accounts.v1.WatchAccountRequest
+ */
+export declare type WatchAccountRequest = Message<"postpress.accounts.v1.WatchAccountRequest"> & {
+  /**
+   * The pending account id ConnectAccount answered ("acc_..."), or the id of a linked account.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.WatchAccountRequest.
+ * Use `create(WatchAccountRequestSchema)` to create a new message.
+ */
+export declare const WatchAccountRequestSchema: GenMessage<WatchAccountRequest>;
+
+/**
+ * One message of the WatchAccount stream.
+ *
+ * @generated from message postpress.accounts.v1.WatchAccountResponse
+ */
+export declare type WatchAccountResponse = Message<"postpress.accounts.v1.WatchAccountResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: postpress.accounts.v1.AccountEvent event = 1;
+   */
+  event?: AccountEvent | undefined;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.WatchAccountResponse.
+ * Use `create(WatchAccountResponseSchema)` to create a new message.
+ */
+export declare const WatchAccountResponseSchema: GenMessage<WatchAccountResponse>;
+
+/**
+ * A state change of a pending account.
+ *
+ * @generated from message postpress.accounts.v1.AccountEvent
+ */
+export declare type AccountEvent = Message<"postpress.accounts.v1.AccountEvent"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: postpress.accounts.v1.AccountEventKind kind = 1;
+   */
+  kind: AccountEventKind;
+
+  /**
+   * The account's id.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * PENDING, CHECKPOINT, CHECKPOINT_REFRESHED: the checkpoint now waiting (unset while pending).
+   *
+   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   */
+  checkpoint?: Checkpoint | undefined;
+
+  /**
+   * FAILED, CANCELED, EXPIRED: the "errors/..." type a call on this intent now answers
+   * (e.g. "errors/invalid_credentials", "errors/operation_canceled", "errors/intent_expired").
+   *
+   * @generated from field: string error_type = 4;
+   */
+  errorType: string;
+
+  /**
+   * When the change happened.
+   *
+   * @generated from field: google.protobuf.Timestamp event_time = 5;
+   */
+  eventTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.AccountEvent.
+ * Use `create(AccountEventSchema)` to create a new message.
+ */
+export declare const AccountEventSchema: GenMessage<AccountEvent>;
 
 /**
  * Read one account.
@@ -328,6 +654,146 @@ export declare type DeleteAccountResponse = Message<"postpress.accounts.v1.Delet
 export declare const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse>;
 
 /**
+ * What a provider asks for before it lets the login through.
+ *
+ * @generated from enum postpress.accounts.v1.CheckpointType
+ */
+export enum CheckpointType {
+  /**
+   * Unset.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * "2FA": a code from an authenticator app or a text message (code_sent_to says where), or a
+   * two-step verification password (Telegram). Solve with the code.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_TWO_FACTOR = 1;
+   */
+  TWO_FACTOR = 1,
+
+  /**
+   * "OTP": a one-time code sent by e-mail or text message (code_sent_to says where). Solve with the code.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_OTP = 2;
+   */
+  OTP = 2,
+
+  /**
+   * "IN_APP_VALIDATION": the person confirms the login in the provider's app; nothing to solve,
+   * watch the account.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_IN_APP_VALIDATION = 3;
+   */
+  IN_APP_VALIDATION = 3,
+
+  /**
+   * "CAPTCHA": captcha_data describes the captcha. Solve with its answer.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_CAPTCHA = 4;
+   */
+  CAPTCHA = 4,
+
+  /**
+   * "PHONE_REGISTER": the provider wants a phone number on the account. Solve with the number.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_PHONE_REGISTER = 5;
+   */
+  PHONE_REGISTER = 5,
+
+  /**
+   * "QRCODE": the person scans qr_code with the provider's app (WhatsApp, Telegram). It
+   * rotates: watch the account for the refreshed code and for the scan.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_QR_CODE = 6;
+   */
+  QR_CODE = 6,
+
+  /**
+   * "PAIRING_CODE": the person types pairing_code into the provider's app (WhatsApp
+   * "link with phone number"); watch the account for the result.
+   *
+   * @generated from enum value: CHECKPOINT_TYPE_PAIRING_CODE = 7;
+   */
+  PAIRING_CODE = 7,
+}
+
+/**
+ * Describes the enum postpress.accounts.v1.CheckpointType.
+ */
+export declare const CheckpointTypeSchema: GenEnum<CheckpointType>;
+
+/**
+ * What a change of a pending account was.
+ *
+ * @generated from enum postpress.accounts.v1.AccountEventKind
+ */
+export enum AccountEventKind {
+  /**
+   * Unset.
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The intent is open and waiting on the provider; no checkpoint yet.
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * A checkpoint waits (the first one, or one of another type than before).
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_CHECKPOINT = 2;
+   */
+  CHECKPOINT = 2,
+
+  /**
+   * The checkpoint was renewed: a rotated QR code, a code sent again, a later expiry.
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_CHECKPOINT_REFRESHED = 3;
+   */
+  CHECKPOINT_REFRESHED = 3,
+
+  /**
+   * The account is linked (final).
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_CONNECTED = 4;
+   */
+  CONNECTED = 4,
+
+  /**
+   * The intent failed; error_type says why (final).
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_FAILED = 5;
+   */
+  FAILED = 5,
+
+  /**
+   * The intent was canceled, by CancelCheckpoint or a restarting ConnectAccount (final).
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_CANCELED = 6;
+   */
+  CANCELED = 6,
+
+  /**
+   * The intent expired before it was completed (final).
+   *
+   * @generated from enum value: ACCOUNT_EVENT_KIND_EXPIRED = 7;
+   */
+  EXPIRED = 7,
+}
+
+/**
+ * Describes the enum postpress.accounts.v1.AccountEventKind.
+ */
+export declare const AccountEventKindSchema: GenEnum<AccountEventKind>;
+
+/**
  * Links accounts at messaging and mail providers to the caller's postpress workspace
  * (native authentication) and reads them back. Every call needs an API key
  * (header "x-api-key" or "authorization: Bearer <key>"); the key names the workspace.
@@ -336,8 +802,9 @@ export declare const DeleteAccountResponseSchema: GenMessage<DeleteAccountRespon
  */
 export declare const AccountService: GenService<{
   /**
-   * Verifies the credentials with the provider and links the account. Errors carry a
-   * google.rpc.ErrorInfo whose metadata.type is the contract's "errors/..." type.
+   * Verifies the credentials with the provider and links the account, or answers a checkpoint
+   * (object "Checkpoint") the person must get through first: a code, a QR code to scan, ...
+   * Errors carry a google.rpc.ErrorInfo whose metadata.type is the contract's "errors/..." type.
    *
    * @generated from rpc postpress.accounts.v1.AccountService.ConnectAccount
    */
@@ -345,6 +812,50 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof ConnectAccountRequestSchema;
     output: typeof ConnectAccountResponseSchema;
+  },
+  /**
+   * Answers the pending checkpoint of an account with a code (2FA / OTP code, captcha answer,
+   * two-step password): the account is created, or a further checkpoint follows. A wrong code
+   * answers errors/invalid_checkpoint_code and the same checkpoint stays open.
+   *
+   * @generated from rpc postpress.accounts.v1.AccountService.SolveCheckpoint
+   */
+  solveCheckpoint: {
+    methodKind: "unary";
+    input: typeof SolveCheckpointRequestSchema;
+    output: typeof SolveCheckpointResponseSchema;
+  },
+  /**
+   * Asks the provider to send the pending checkpoint's code again (or for a new QR code).
+   *
+   * @generated from rpc postpress.accounts.v1.AccountService.ResendCheckpoint
+   */
+  resendCheckpoint: {
+    methodKind: "unary";
+    input: typeof ResendCheckpointRequestSchema;
+    output: typeof ResendCheckpointResponseSchema;
+  },
+  /**
+   * Abandons a pending account: its authentication intent ends as canceled.
+   *
+   * @generated from rpc postpress.accounts.v1.AccountService.CancelCheckpoint
+   */
+  cancelCheckpoint: {
+    methodKind: "unary";
+    input: typeof CancelCheckpointRequestSchema;
+    output: typeof CancelCheckpointResponseSchema;
+  },
+  /**
+   * Streams the state of a pending account: first its current state, then every change
+   * (a refreshed QR code, the account created, the intent failed, canceled or expired). The
+   * stream ends after an event that ends the intent.
+   *
+   * @generated from rpc postpress.accounts.v1.AccountService.WatchAccount
+   */
+  watchAccount: {
+    methodKind: "server_streaming";
+    input: typeof WatchAccountRequestSchema;
+    output: typeof WatchAccountResponseSchema;
   },
   /**
    * Reads one account of the workspace.

@@ -2,8 +2,9 @@
 // @generated from file postpress/accounts/v1/account_service.proto (package postpress.accounts.v1, syntax proto3)
 /* eslint-disable */
 
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_postpress_accounts_v1_account } from "./account_pb.js";
 import { file_postpress_accounts_v1_options } from "./options_pb.js";
 import { file_postpress_accounts_v1_variants } from "./variants_pb.js";
@@ -12,7 +13,7 @@ import { file_postpress_accounts_v1_variants } from "./variants_pb.js";
  * Describes the file postpress/accounts/v1/account_service.proto.
  */
 export const file_postpress_accounts_v1_account_service = /*@__PURE__*/
-  fileDesc("Citwb3N0cHJlc3MvYWNjb3VudHMvdjEvYWNjb3VudF9zZXJ2aWNlLnByb3RvEhVwb3N0cHJlc3MuYWNjb3VudHMudjEivQcKFUNvbm5lY3RBY2NvdW50UmVxdWVzdBJCCg5saW5rZWRpbl9iYXNpYxgBIAEoCzIoLnBvc3RwcmVzcy5hY2NvdW50cy52MS5MaW5rZWRpbkJhc2ljQXV0aEgAEkQKD2xpbmtlZGluX2Nvb2tpZRgCIAEoCzIpLnBvc3RwcmVzcy5hY2NvdW50cy52MS5MaW5rZWRpbkNvb2tpZUF1dGhIABI3Cgh3aGF0c2FwcBgDIAEoCzIjLnBvc3RwcmVzcy5hY2NvdW50cy52MS5XaGF0c2FwcEF1dGhIABJECg9pbnN0YWdyYW1fYmFzaWMYBCABKAsyKS5wb3N0cHJlc3MuYWNjb3VudHMudjEuSW5zdGFncmFtQmFzaWNBdXRoSAASRgoQaW5zdGFncmFtX2Nvb2tpZRgFIAEoCzIqLnBvc3RwcmVzcy5hY2NvdW50cy52MS5JbnN0YWdyYW1Db29raWVBdXRoSAASRAoPbWVzc2VuZ2VyX2Jhc2ljGAYgASgLMikucG9zdHByZXNzLmFjY291bnRzLnYxLk1lc3NlbmdlckJhc2ljQXV0aEgAEkgKEW1lc3Nlbmdlcl9zZXNzaW9uGAcgASgLMisucG9zdHByZXNzLmFjY291bnRzLnYxLk1lc3NlbmdlclNlc3Npb25BdXRoSAASLwoEbWFpbBgIIAEoCzIfLnBvc3RwcmVzcy5hY2NvdW50cy52MS5NYWlsQXV0aEgAEj4KDGdvb2dsZV9vYXV0aBgJIAEoCzImLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Hb29nbGVPYXV0aEF1dGhIABI3Cgh0ZWxlZ3JhbRgKIAEoCzIjLnBvc3RwcmVzcy5hY2NvdW50cy52MS5UZWxlZ3JhbUF1dGhIABI1CgdvdXRsb29rGAsgASgLMiIucG9zdHByZXNzLmFjY291bnRzLnYxLk91dGxvb2tBdXRoSAASNQoHdHdpdHRlchgMIAEoCzIiLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Ud2l0dGVyQXV0aEgAEisKB2NvdW50cnkYFCABKAlCGrpIF9gBAXISMg1eW0EtWmEtel17Mn0kmAECEhYKAmlwGBUgASgJQgq6SAfYAQFyAnABElQKEWRpc2FibGVkX2ZlYXR1cmVzGBYgAygOMiYucG9zdHByZXNzLmFjY291bnRzLnYxLkRpc2FibGVkRmVhdHVyZUIRukgOkgELGAEiB4IBBBABIABCEAoHdmFyaWFudBIFukgCCAEiPAoWQ29ubmVjdEFjY291bnRSZXNwb25zZRIOCgZvYmplY3QYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCSIzChFHZXRBY2NvdW50UmVxdWVzdBIeCgphY2NvdW50X2lkGAEgASgJQgq6SAfIAQFyAhhAIkUKEkdldEFjY291bnRSZXNwb25zZRIvCgdhY2NvdW50GAEgASgLMh4ucG9zdHByZXNzLmFjY291bnRzLnYxLkFjY291bnQizAEKE0xpc3RBY2NvdW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIACEjsKCHByb3ZpZGVyGAMgASgOMh8ucG9zdHByZXNzLmFjY291bnRzLnYxLlByb3ZpZGVyQgi6SAWCAQIQARI+CgZzdGF0dXMYBCABKA4yJC5wb3N0cHJlc3MuYWNjb3VudHMudjEuQWNjb3VudFN0YXR1c0IIukgFggECEAEiYQoUTGlzdEFjY291bnRzUmVzcG9uc2USMAoIYWNjb3VudHMYASADKAsyHi5wb3N0cHJlc3MuYWNjb3VudHMudjEuQWNjb3VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNgoURGVsZXRlQWNjb3VudFJlcXVlc3QSHgoKYWNjb3VudF9pZBgBIAEoCUIKukgHyAEBcgIYQCJIChVEZWxldGVBY2NvdW50UmVzcG9uc2USLwoHYWNjb3VudBgBIAEoCzIeLnBvc3RwcmVzcy5hY2NvdW50cy52MS5BY2NvdW50MsYDCg5BY2NvdW50U2VydmljZRJtCg5Db25uZWN0QWNjb3VudBIsLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Db25uZWN0QWNjb3VudFJlcXVlc3QaLS5wb3N0cHJlc3MuYWNjb3VudHMudjEuQ29ubmVjdEFjY291bnRSZXNwb25zZRJmCgpHZXRBY2NvdW50EigucG9zdHByZXNzLmFjY291bnRzLnYxLkdldEFjY291bnRSZXF1ZXN0GikucG9zdHByZXNzLmFjY291bnRzLnYxLkdldEFjY291bnRSZXNwb25zZSIDkAIBEmwKDExpc3RBY2NvdW50cxIqLnBvc3RwcmVzcy5hY2NvdW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GisucG9zdHByZXNzLmFjY291bnRzLnYxLkxpc3RBY2NvdW50c1Jlc3BvbnNlIgOQAgESbwoNRGVsZXRlQWNjb3VudBIrLnBvc3RwcmVzcy5hY2NvdW50cy52MS5EZWxldGVBY2NvdW50UmVxdWVzdBosLnBvc3RwcmVzcy5hY2NvdW50cy52MS5EZWxldGVBY2NvdW50UmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_buf_validate_validate, file_postpress_accounts_v1_account, file_postpress_accounts_v1_options, file_postpress_accounts_v1_variants]);
+  fileDesc("Citwb3N0cHJlc3MvYWNjb3VudHMvdjEvYWNjb3VudF9zZXJ2aWNlLnByb3RvEhVwb3N0cHJlc3MuYWNjb3VudHMudjEizgcKFUNvbm5lY3RBY2NvdW50UmVxdWVzdBJCCg5saW5rZWRpbl9iYXNpYxgBIAEoCzIoLnBvc3RwcmVzcy5hY2NvdW50cy52MS5MaW5rZWRpbkJhc2ljQXV0aEgAEkQKD2xpbmtlZGluX2Nvb2tpZRgCIAEoCzIpLnBvc3RwcmVzcy5hY2NvdW50cy52MS5MaW5rZWRpbkNvb2tpZUF1dGhIABI3Cgh3aGF0c2FwcBgDIAEoCzIjLnBvc3RwcmVzcy5hY2NvdW50cy52MS5XaGF0c2FwcEF1dGhIABJECg9pbnN0YWdyYW1fYmFzaWMYBCABKAsyKS5wb3N0cHJlc3MuYWNjb3VudHMudjEuSW5zdGFncmFtQmFzaWNBdXRoSAASRgoQaW5zdGFncmFtX2Nvb2tpZRgFIAEoCzIqLnBvc3RwcmVzcy5hY2NvdW50cy52MS5JbnN0YWdyYW1Db29raWVBdXRoSAASRAoPbWVzc2VuZ2VyX2Jhc2ljGAYgASgLMikucG9zdHByZXNzLmFjY291bnRzLnYxLk1lc3NlbmdlckJhc2ljQXV0aEgAEkgKEW1lc3Nlbmdlcl9zZXNzaW9uGAcgASgLMisucG9zdHByZXNzLmFjY291bnRzLnYxLk1lc3NlbmdlclNlc3Npb25BdXRoSAASLwoEbWFpbBgIIAEoCzIfLnBvc3RwcmVzcy5hY2NvdW50cy52MS5NYWlsQXV0aEgAEj4KDGdvb2dsZV9vYXV0aBgJIAEoCzImLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Hb29nbGVPYXV0aEF1dGhIABI3Cgh0ZWxlZ3JhbRgKIAEoCzIjLnBvc3RwcmVzcy5hY2NvdW50cy52MS5UZWxlZ3JhbUF1dGhIABI1CgdvdXRsb29rGAsgASgLMiIucG9zdHByZXNzLmFjY291bnRzLnYxLk91dGxvb2tBdXRoSAASNQoHdHdpdHRlchgMIAEoCzIiLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Ud2l0dGVyQXV0aEgAEisKB2NvdW50cnkYFCABKAlCGrpIF9gBAXISMg1eW0EtWmEtel17Mn0kmAECEhYKAmlwGBUgASgJQgq6SAfYAQFyAnABElQKEWRpc2FibGVkX2ZlYXR1cmVzGBYgAygOMiYucG9zdHByZXNzLmFjY291bnRzLnYxLkRpc2FibGVkRmVhdHVyZUIRukgOkgELGAEiB4IBBBABIAASDwoHcmVzdGFydBgXIAEoCEIQCgd2YXJpYW50EgW6SAIIASJzChZDb25uZWN0QWNjb3VudFJlc3BvbnNlEg4KBm9iamVjdBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEjUKCmNoZWNrcG9pbnQYAyABKAsyIS5wb3N0cHJlc3MuYWNjb3VudHMudjEuQ2hlY2twb2ludCLFAQoKQ2hlY2twb2ludBIzCgR0eXBlGAEgASgOMiUucG9zdHByZXNzLmFjY291bnRzLnYxLkNoZWNrcG9pbnRUeXBlEg8KB3FyX2NvZGUYAiABKAkSFAoMcGFpcmluZ19jb2RlGAMgASgJEhQKDGNhcHRjaGFfZGF0YRgEIAEoCRIUCgxjb2RlX3NlbnRfdG8YBSABKAkSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlMKFlNvbHZlQ2hlY2twb2ludFJlcXVlc3QSHgoKYWNjb3VudF9pZBgBIAEoCUIKukgHyAEBcgIYQBIZCgRjb2RlGAIgASgJQgu6SAjIAQFyAxiACCJ0ChdTb2x2ZUNoZWNrcG9pbnRSZXNwb25zZRIOCgZvYmplY3QYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRI1CgpjaGVja3BvaW50GAMgASgLMiEucG9zdHByZXNzLmFjY291bnRzLnYxLkNoZWNrcG9pbnQiOQoXUmVzZW5kQ2hlY2twb2ludFJlcXVlc3QSHgoKYWNjb3VudF9pZBgBIAEoCUIKukgHyAEBcgIYQCJ1ChhSZXNlbmRDaGVja3BvaW50UmVzcG9uc2USDgoGb2JqZWN0GAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSNQoKY2hlY2twb2ludBgDIAEoCzIhLnBvc3RwcmVzcy5hY2NvdW50cy52MS5DaGVja3BvaW50IjkKF0NhbmNlbENoZWNrcG9pbnRSZXF1ZXN0Eh4KCmFjY291bnRfaWQYASABKAlCCrpIB8gBAXICGEAiPgoYQ2FuY2VsQ2hlY2twb2ludFJlc3BvbnNlEg4KBm9iamVjdBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJIjUKE1dhdGNoQWNjb3VudFJlcXVlc3QSHgoKYWNjb3VudF9pZBgBIAEoCUIKukgHyAEBcgIYQCJKChRXYXRjaEFjY291bnRSZXNwb25zZRIyCgVldmVudBgBIAEoCzIjLnBvc3RwcmVzcy5hY2NvdW50cy52MS5BY2NvdW50RXZlbnQi1AEKDEFjY291bnRFdmVudBI1CgRraW5kGAEgASgOMicucG9zdHByZXNzLmFjY291bnRzLnYxLkFjY291bnRFdmVudEtpbmQSEgoKYWNjb3VudF9pZBgCIAEoCRI1CgpjaGVja3BvaW50GAMgASgLMiEucG9zdHByZXNzLmFjY291bnRzLnYxLkNoZWNrcG9pbnQSEgoKZXJyb3JfdHlwZRgEIAEoCRIuCgpldmVudF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIzChFHZXRBY2NvdW50UmVxdWVzdBIeCgphY2NvdW50X2lkGAEgASgJQgq6SAfIAQFyAhhAIkUKEkdldEFjY291bnRSZXNwb25zZRIvCgdhY2NvdW50GAEgASgLMh4ucG9zdHByZXNzLmFjY291bnRzLnYxLkFjY291bnQizAEKE0xpc3RBY2NvdW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIACEjsKCHByb3ZpZGVyGAMgASgOMh8ucG9zdHByZXNzLmFjY291bnRzLnYxLlByb3ZpZGVyQgi6SAWCAQIQARI+CgZzdGF0dXMYBCABKA4yJC5wb3N0cHJlc3MuYWNjb3VudHMudjEuQWNjb3VudFN0YXR1c0IIukgFggECEAEiYQoUTGlzdEFjY291bnRzUmVzcG9uc2USMAoIYWNjb3VudHMYASADKAsyHi5wb3N0cHJlc3MuYWNjb3VudHMudjEuQWNjb3VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNgoURGVsZXRlQWNjb3VudFJlcXVlc3QSHgoKYWNjb3VudF9pZBgBIAEoCUIKukgHyAEBcgIYQCJIChVEZWxldGVBY2NvdW50UmVzcG9uc2USLwoHYWNjb3VudBgBIAEoCzIeLnBvc3RwcmVzcy5hY2NvdW50cy52MS5BY2NvdW50KpECCg5DaGVja3BvaW50VHlwZRIfChtDSEVDS1BPSU5UX1RZUEVfVU5TUEVDSUZJRUQQABIeChpDSEVDS1BPSU5UX1RZUEVfVFdPX0ZBQ1RPUhABEhcKE0NIRUNLUE9JTlRfVFlQRV9PVFAQAhIlCiFDSEVDS1BPSU5UX1RZUEVfSU5fQVBQX1ZBTElEQVRJT04QAxIbChdDSEVDS1BPSU5UX1RZUEVfQ0FQVENIQRAEEiIKHkNIRUNLUE9JTlRfVFlQRV9QSE9ORV9SRUdJU1RFUhAFEhsKF0NIRUNLUE9JTlRfVFlQRV9RUl9DT0RFEAYSIAocQ0hFQ0tQT0lOVF9UWVBFX1BBSVJJTkdfQ09ERRAHKqgCChBBY2NvdW50RXZlbnRLaW5kEiIKHkFDQ09VTlRfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEh4KGkFDQ09VTlRfRVZFTlRfS0lORF9QRU5ESU5HEAESIQodQUNDT1VOVF9FVkVOVF9LSU5EX0NIRUNLUE9JTlQQAhIrCidBQ0NPVU5UX0VWRU5UX0tJTkRfQ0hFQ0tQT0lOVF9SRUZSRVNIRUQQAxIgChxBQ0NPVU5UX0VWRU5UX0tJTkRfQ09OTkVDVEVEEAQSHQoZQUNDT1VOVF9FVkVOVF9LSU5EX0ZBSUxFRBAFEh8KG0FDQ09VTlRfRVZFTlRfS0lORF9DQU5DRUxFRBAGEh4KGkFDQ09VTlRfRVZFTlRfS0lORF9FWFBJUkVEEAcylwcKDkFjY291bnRTZXJ2aWNlEm0KDkNvbm5lY3RBY2NvdW50EiwucG9zdHByZXNzLmFjY291bnRzLnYxLkNvbm5lY3RBY2NvdW50UmVxdWVzdBotLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Db25uZWN0QWNjb3VudFJlc3BvbnNlEnAKD1NvbHZlQ2hlY2twb2ludBItLnBvc3RwcmVzcy5hY2NvdW50cy52MS5Tb2x2ZUNoZWNrcG9pbnRSZXF1ZXN0Gi4ucG9zdHByZXNzLmFjY291bnRzLnYxLlNvbHZlQ2hlY2twb2ludFJlc3BvbnNlEnMKEFJlc2VuZENoZWNrcG9pbnQSLi5wb3N0cHJlc3MuYWNjb3VudHMudjEuUmVzZW5kQ2hlY2twb2ludFJlcXVlc3QaLy5wb3N0cHJlc3MuYWNjb3VudHMudjEuUmVzZW5kQ2hlY2twb2ludFJlc3BvbnNlEngKEENhbmNlbENoZWNrcG9pbnQSLi5wb3N0cHJlc3MuYWNjb3VudHMudjEuQ2FuY2VsQ2hlY2twb2ludFJlcXVlc3QaLy5wb3N0cHJlc3MuYWNjb3VudHMudjEuQ2FuY2VsQ2hlY2twb2ludFJlc3BvbnNlIgOQAgISbgoMV2F0Y2hBY2NvdW50EioucG9zdHByZXNzLmFjY291bnRzLnYxLldhdGNoQWNjb3VudFJlcXVlc3QaKy5wb3N0cHJlc3MuYWNjb3VudHMudjEuV2F0Y2hBY2NvdW50UmVzcG9uc2UiA5ACATABEmYKCkdldEFjY291bnQSKC5wb3N0cHJlc3MuYWNjb3VudHMudjEuR2V0QWNjb3VudFJlcXVlc3QaKS5wb3N0cHJlc3MuYWNjb3VudHMudjEuR2V0QWNjb3VudFJlc3BvbnNlIgOQAgESbAoMTGlzdEFjY291bnRzEioucG9zdHByZXNzLmFjY291bnRzLnYxLkxpc3RBY2NvdW50c1JlcXVlc3QaKy5wb3N0cHJlc3MuYWNjb3VudHMudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiA5ACARJvCg1EZWxldGVBY2NvdW50EisucG9zdHByZXNzLmFjY291bnRzLnYxLkRlbGV0ZUFjY291bnRSZXF1ZXN0GiwucG9zdHByZXNzLmFjY291bnRzLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZSIDkAICYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_postpress_accounts_v1_account, file_postpress_accounts_v1_options, file_postpress_accounts_v1_variants]);
 
 /**
  * Describes the message postpress.accounts.v1.ConnectAccountRequest.
@@ -29,46 +30,144 @@ export const ConnectAccountResponseSchema = /*@__PURE__*/
   messageDesc(file_postpress_accounts_v1_account_service, 1);
 
 /**
+ * Describes the message postpress.accounts.v1.Checkpoint.
+ * Use `create(CheckpointSchema)` to create a new message.
+ */
+export const CheckpointSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 2);
+
+/**
+ * Describes the message postpress.accounts.v1.SolveCheckpointRequest.
+ * Use `create(SolveCheckpointRequestSchema)` to create a new message.
+ */
+export const SolveCheckpointRequestSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 3);
+
+/**
+ * Describes the message postpress.accounts.v1.SolveCheckpointResponse.
+ * Use `create(SolveCheckpointResponseSchema)` to create a new message.
+ */
+export const SolveCheckpointResponseSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 4);
+
+/**
+ * Describes the message postpress.accounts.v1.ResendCheckpointRequest.
+ * Use `create(ResendCheckpointRequestSchema)` to create a new message.
+ */
+export const ResendCheckpointRequestSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 5);
+
+/**
+ * Describes the message postpress.accounts.v1.ResendCheckpointResponse.
+ * Use `create(ResendCheckpointResponseSchema)` to create a new message.
+ */
+export const ResendCheckpointResponseSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 6);
+
+/**
+ * Describes the message postpress.accounts.v1.CancelCheckpointRequest.
+ * Use `create(CancelCheckpointRequestSchema)` to create a new message.
+ */
+export const CancelCheckpointRequestSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 7);
+
+/**
+ * Describes the message postpress.accounts.v1.CancelCheckpointResponse.
+ * Use `create(CancelCheckpointResponseSchema)` to create a new message.
+ */
+export const CancelCheckpointResponseSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 8);
+
+/**
+ * Describes the message postpress.accounts.v1.WatchAccountRequest.
+ * Use `create(WatchAccountRequestSchema)` to create a new message.
+ */
+export const WatchAccountRequestSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 9);
+
+/**
+ * Describes the message postpress.accounts.v1.WatchAccountResponse.
+ * Use `create(WatchAccountResponseSchema)` to create a new message.
+ */
+export const WatchAccountResponseSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 10);
+
+/**
+ * Describes the message postpress.accounts.v1.AccountEvent.
+ * Use `create(AccountEventSchema)` to create a new message.
+ */
+export const AccountEventSchema = /*@__PURE__*/
+  messageDesc(file_postpress_accounts_v1_account_service, 11);
+
+/**
  * Describes the message postpress.accounts.v1.GetAccountRequest.
  * Use `create(GetAccountRequestSchema)` to create a new message.
  */
 export const GetAccountRequestSchema = /*@__PURE__*/
-  messageDesc(file_postpress_accounts_v1_account_service, 2);
+  messageDesc(file_postpress_accounts_v1_account_service, 12);
 
 /**
  * Describes the message postpress.accounts.v1.GetAccountResponse.
  * Use `create(GetAccountResponseSchema)` to create a new message.
  */
 export const GetAccountResponseSchema = /*@__PURE__*/
-  messageDesc(file_postpress_accounts_v1_account_service, 3);
+  messageDesc(file_postpress_accounts_v1_account_service, 13);
 
 /**
  * Describes the message postpress.accounts.v1.ListAccountsRequest.
  * Use `create(ListAccountsRequestSchema)` to create a new message.
  */
 export const ListAccountsRequestSchema = /*@__PURE__*/
-  messageDesc(file_postpress_accounts_v1_account_service, 4);
+  messageDesc(file_postpress_accounts_v1_account_service, 14);
 
 /**
  * Describes the message postpress.accounts.v1.ListAccountsResponse.
  * Use `create(ListAccountsResponseSchema)` to create a new message.
  */
 export const ListAccountsResponseSchema = /*@__PURE__*/
-  messageDesc(file_postpress_accounts_v1_account_service, 5);
+  messageDesc(file_postpress_accounts_v1_account_service, 15);
 
 /**
  * Describes the message postpress.accounts.v1.DeleteAccountRequest.
  * Use `create(DeleteAccountRequestSchema)` to create a new message.
  */
 export const DeleteAccountRequestSchema = /*@__PURE__*/
-  messageDesc(file_postpress_accounts_v1_account_service, 6);
+  messageDesc(file_postpress_accounts_v1_account_service, 16);
 
 /**
  * Describes the message postpress.accounts.v1.DeleteAccountResponse.
  * Use `create(DeleteAccountResponseSchema)` to create a new message.
  */
 export const DeleteAccountResponseSchema = /*@__PURE__*/
-  messageDesc(file_postpress_accounts_v1_account_service, 7);
+  messageDesc(file_postpress_accounts_v1_account_service, 17);
+
+/**
+ * Describes the enum postpress.accounts.v1.CheckpointType.
+ */
+export const CheckpointTypeSchema = /*@__PURE__*/
+  enumDesc(file_postpress_accounts_v1_account_service, 0);
+
+/**
+ * What a provider asks for before it lets the login through.
+ *
+ * @generated from enum postpress.accounts.v1.CheckpointType
+ */
+export const CheckpointType = /*@__PURE__*/
+  tsEnum(CheckpointTypeSchema);
+
+/**
+ * Describes the enum postpress.accounts.v1.AccountEventKind.
+ */
+export const AccountEventKindSchema = /*@__PURE__*/
+  enumDesc(file_postpress_accounts_v1_account_service, 1);
+
+/**
+ * What a change of a pending account was.
+ *
+ * @generated from enum postpress.accounts.v1.AccountEventKind
+ */
+export const AccountEventKind = /*@__PURE__*/
+  tsEnum(AccountEventKindSchema);
 
 /**
  * Links accounts at messaging and mail providers to the caller's postpress workspace

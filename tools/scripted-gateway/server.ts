@@ -1,0 +1,254 @@
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { CheckpointType, type ConnectAccountRequest } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import {
+  AuthenticationEventKind,
+  AuthenticationStateSchema,
+  AuthenticationStatus,
+  ProviderGatewayService,
+  StreamEventsResponseSchema,
+  type AuthenticationState,
+  type StreamEventsResponse,
+} from "../../gen/postpress/gateway/v1/gateway_pb.js";
+import type { AuthEventKind, AuthState } from "../../src/domain/connectors/interactive.ts";
+import { catalogue } from "../../src/errors/catalogue.ts";
+import { GatewayFault, ScriptEngine, type ScriptOptions, type Session, type SessionEvent } from "./engine.ts";
+
+export interface ScriptedGatewayOptions extends Partial<ScriptOptions> {
+  host?: string;
+  /** 0 (default): any free port. */
+  port?: number;
+  /** One line per call (method, intent id, variant, outcome): never a secret. */
+  log?: (line: Record<string, unknown>) => void;
+}
+
+/** What a test can see of the requests the gateway received (the full request, as a worker would). */
+export interface ReceivedStart {
+  intentId: string;
+  workspaceId: string;
+  accountId: string;
+  request: ConnectAccountRequest;
+}
+
+export interface ScriptedGateway {
+  /** host:port, as GATEWAY_URL_<PROVIDER> takes it. */
+  readonly address: string;
+  readonly port: number;
+  readonly engine: ScriptEngine;
+  readonly received: ReceivedStart[];
+  /** Calls by method name. */
+  readonly calls: { method: string; intentId: string }[];
+  /** The person confirms on the phone now (QR scanned, pairing code typed, app approval). */
+  confirm(intentId: string): void;
+  /** The worker loses every provider session (it restarted without its state). */
+  dropSessions(): void;
+  /** The gateway server goes away (connections cut); its sessions stay in memory. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DOMAIN = "scripted-gateway.postpress.app";
+
+/** A provider-session gateway that plays scripted behaviours (see engine.ts), over real gRPC (h2c). */
+export async function startScriptedGateway(options: ScriptedGatewayOptions = {}): Promise<ScriptedGateway> {
+  const engine = new ScriptEngine(options);
+  const received: ReceivedStart[] = [];
+  const calls: { method: string; intentId: string }[] = [];
+  const log = options.log ?? (() => {});
+  const host = options.host ?? "127.0.0.1";
+
+  const fault = (error: unknown): ConnectError => {
+    if (error instanceof ConnectError) return error;
+    const kind = error instanceof GatewayFault ? error.kind : "provider_error";
+    const entry = catalogue[kind];
+    return new ConnectError(error instanceof Error ? error.message : "failed", entry.code, undefined, [
+      { desc: ErrorInfoSchema, value: { reason: entry.reason, domain: DOMAIN, metadata: { type: entry.type, httpStatus: String(entry.httpStatus) } } },
+    ]);
+  };
+
+  /** Runs a handler; every failure leaves as a status with ErrorInfo. */
+  async function handle<T>(method: string, intentId: string, fn: () => Promise<T> | T): Promise<T> {
+    calls.push({ method, intentId });
+    try {
+      const out = await fn();
+      log({ method, intentId, outcome: "ok" });
+      return out;
+    } catch (error) {
+      const wire = fault(error);
+      log({ method, intentId, outcome: Code[wire.code], type: error instanceof GatewayFault ? catalogue[error.kind].type : undefined });
+      throw wire;
+    }
+  }
+
+  const impl: ServiceImpl<typeof ProviderGatewayService> = {
+    startAuthentication(req, ctx) {
+      return handle("StartAuthentication", req.intentId, async () => {
+        if (!req.request) throw new GatewayFault("invalid_parameters", "no request");
+        received.push({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request: req.request });
+        const session = await engine.start(req.intentId, req.request, ctx.signal);
+        return { state: stateToProto(session) };
+      });
+    },
+    async *streamEvents(req, ctx) {
+      calls.push({ method: "StreamEvents", intentId: req.intentId });
+      let session: Session;
+      try {
+        session = engine.get(req.intentId);
+      } catch (error) {
+        const wire = fault(error);
+        log({ method: "StreamEvents", intentId: req.intentId, outcome: Code[wire.code], type: error instanceof GatewayFault ? catalogue[error.kind].type : undefined });
+        throw wire;
+      }
+      log({ method: "StreamEvents", intentId: req.intentId, outcome: "streaming" });
+      yield* follow(session, ctx);
+    },
+    solve(req) {
+      return handle("Solve", req.intentId, () => {
+        const session = engine.get(req.intentId);
+        session.solve(req.code);
+        return { state: stateToProto(session) };
+      });
+    },
+    resend(req) {
+      return handle("Resend", req.intentId, () => {
+        const session = engine.get(req.intentId);
+        session.resend();
+        return { state: stateToProto(session) };
+      });
+    },
+    cancel(req) {
+      return handle("Cancel", req.intentId, () => {
+        const session = engine.get(req.intentId);
+        session.cancel();
+        return { state: stateToProto(session) };
+      });
+    },
+    getIntent(req) {
+      return handle("GetIntent", req.intentId, () => ({ state: stateToProto(engine.get(req.intentId)) }));
+    },
+  };
+
+  /** SNAPSHOT first, then each change, until a final state; a lost session ends it with no_client_session. */
+  async function* follow(session: Session, ctx: HandlerContext): AsyncGenerator<MessageInitShape<typeof ProviderGatewayService.method.streamEvents.output>> {
+    const queue: (SessionEvent | Error)[] = [];
+    let wake: (() => void) | undefined;
+    const off = session.subscribe((event) => {
+      queue.push(event);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    ctx.signal.addEventListener("abort", onAbort);
+    try {
+      yield eventToProto("SNAPSHOT", session);
+      if (session.final) return;
+      while (!ctx.signal.aborted) {
+        const next = queue.shift();
+        if (!next) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        if (next instanceof Error) throw fault(next);
+        yield eventToProto(next.kind, next.state);
+        if (["CONNECTED", "FAILED", "CANCELED", "EXPIRED"].includes(next.state.status)) return;
+      }
+    } finally {
+      off();
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  const handler = connectNodeAdapter({ routes: (router) => router.service(ProviderGatewayService, impl) });
+  let server: http2.Http2Server | undefined;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let port = options.port ?? 0;
+
+  async function listen(): Promise<void> {
+    const s = http2.createServer({}, handler);
+    s.on("session", (session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once("error", reject);
+      s.listen(port, host, () => resolve());
+    });
+    port = (s.address() as AddressInfo).port;
+    server = s;
+  }
+
+  async function shutdown(): Promise<void> {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const session of sessions) session.destroy();
+    await closed;
+  }
+
+  await listen();
+  return {
+    get address() {
+      return `${host}:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    engine,
+    received,
+    calls,
+    confirm: (intentId) => engine.confirm(intentId),
+    dropSessions: () => engine.dropAll(),
+    stop: shutdown,
+    start: listen,
+    async close() {
+      engine.close();
+      await shutdown();
+    },
+  };
+}
+
+const statuses: Record<AuthState["status"], AuthenticationStatus> = {
+  PENDING: AuthenticationStatus.PENDING,
+  CHECKPOINT: AuthenticationStatus.CHECKPOINT,
+  CONNECTED: AuthenticationStatus.CONNECTED,
+  FAILED: AuthenticationStatus.FAILED,
+  CANCELED: AuthenticationStatus.CANCELED,
+  EXPIRED: AuthenticationStatus.EXPIRED,
+};
+
+function stateToProto(source: Session | AuthState, intentId?: string): AuthenticationState {
+  const state = "state" in source ? source.state : source;
+  const id = "state" in source ? source.intentId : (intentId ?? "");
+  const c = state.checkpoint;
+  return create(AuthenticationStateSchema, {
+    intentId: id,
+    status: statuses[state.status],
+    version: BigInt(state.version),
+    checkpoint: c
+      ? {
+          type: CheckpointType[c.type],
+          qrCode: c.qrCode ?? "",
+          pairingCode: c.pairingCode ?? "",
+          captchaData: c.captchaData ?? "",
+          codeSentTo: c.codeSentTo ?? "",
+          expireTime: c.expiresAt ? timestampFromDate(new Date(c.expiresAt)) : undefined,
+        }
+      : undefined,
+    identity: state.identity,
+    errorType: state.errorKind ? catalogue[state.errorKind].type : "",
+    details: state.details ?? {},
+    updateTime: timestampFromDate(new Date()),
+  });
+}
+
+function eventToProto(kind: AuthEventKind, source: Session | AuthState): StreamEventsResponse {
+  return create(StreamEventsResponseSchema, { kind: AuthenticationEventKind[kind], state: stateToProto(source) });
+}
