@@ -5,7 +5,9 @@ import { HealthImplementation } from "grpc-health-check";
 import { create, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
 import { callKey, type Call, type CallPipeline } from "../rpc/call.ts";
 import { decodeRequest } from "./decode.ts";
 import { fileDescriptorSet, withDependencies } from "./descriptor-set.ts";
@@ -55,7 +57,10 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
 
   const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "SERVING"])) });
   health.addToServer(server);
-  new ReflectionService(reflectionPackage(bindings.flatMap((b) => b.files))).addToServer(server);
+  // Reflection also describes health and the error detail messages, so grpcurl and
+  // `buf curl` can call the one and decode the other.
+  const described = [...bindings.flatMap((b) => b.files), file_health_v1_health, file_google_rpc_error_details];
+  new ReflectionService(reflectionPackage(described)).addToServer(server);
   return { server, health };
 }
 

@@ -38,6 +38,8 @@ describe("buf curl through reflection", () => {
     const listed = stdout.split("\n").map((l) => l.trim()).filter(Boolean);
     expect(listed).toContain("postpress.accounts.v1.AccountService/ConnectAccount");
     for (const m of methods) expect(listed).toContain(m);
+    // Health is described too, so `buf curl .../grpc.health.v1.Health/Check` works without a proto.
+    expect(listed).toContain("grpc.health.v1.Health/Check");
   });
 
   it("calls a method from reflected descriptors alone (imports such as buf/validate resolve)", async () => {

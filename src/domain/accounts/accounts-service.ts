@@ -194,10 +194,12 @@ export class AccountsService {
     return { accounts, nextAfterId: rows.length > limit ? accounts.at(-1)?.id : undefined };
   }
 
+  /** Idempotent: deleting an account that is already deleted answers it again. */
   async delete(workspaceId: string, accountId: string): Promise<AccountRecord> {
-    const deleted = await this.deps.store.deleteAccount(workspaceId, accountId, this.deps.now());
-    if (!deleted) throw notFound(accountId);
-    return this.get(workspaceId, accountId);
+    await this.deps.store.deleteAccount(workspaceId, accountId, this.deps.now());
+    const account = await this.deps.store.getAccount(workspaceId, accountId);
+    if (!account) throw notFound(accountId);
+    return account;
   }
 }
 
