@@ -1,0 +1,101 @@
+/**
+ * The real service for the benchmark: src/server.ts build() over a real store, with the bench
+ * connector injected through its `connectors` dependency. Spawned by bench/run.ts under
+ * `taskset -c 0`.
+ *
+ *   --store sqlite|postgres   (default sqlite; postgres needs --database-url and --schema)
+ *   --data-dir DIR            where the SQLite file lives (default: a fresh temp dir)
+ *   --connector-delay-ms N    how long the bench connector takes (default 0)
+ *   --seed N                  accounts to create before listening (for GetAccount / ListAccounts)
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { create } from "@bufbuild/protobuf";
+import pg from "pg";
+import { ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
+import { parseKeyring } from "../../src/crypto/keyring.ts";
+import { createSealer } from "../../src/crypto/sealer.ts";
+import { AccountsService } from "../../src/domain/accounts/accounts-service.ts";
+import type { Variant } from "../../src/domain/connectors/connector.ts";
+import { createConnectorRegistry } from "../../src/domain/connectors/registry.ts";
+import { createLogger } from "../../src/logging.ts";
+import { build } from "../../src/server.ts";
+import { openPostgresStore } from "../../src/store/postgres.ts";
+import { openSqliteStore } from "../../src/store/sqlite.ts";
+import { benchConnector } from "../bench-connector.ts";
+import { connectRequestInit } from "../lib/messages.ts";
+import { countGrpcStatuses, countingLogDestination, option, serveControl } from "./common.ts";
+
+countGrpcStatuses();
+
+const backend = option("store") ?? "sqlite";
+const delayMs = Number(option("connector-delay-ms") ?? 0);
+const seed = Number(option("seed") ?? 0);
+const dataDir = option("data-dir") ?? mkdtempSync(join(tmpdir(), "ppa-bench-"));
+const databaseUrl = option("database-url");
+const schema = option("schema");
+
+const store =
+  backend === "postgres"
+    ? await openPostgresStore({ connectionString: databaseUrl!, schema: schema! })
+    : await openSqliteStore({ path: join(dataDir, "accounts.db") });
+const sealer = createSealer(parseKeyring(`bench:${randomBytes(32).toString("base64")}`));
+const log = createLogger({ level: "info", destination: countingLogDestination() });
+const connector = benchConnector({ delayMs });
+
+const workspace = await createWorkspace(store, "bench");
+const { token: apiKey } = await createApiKey(store, "bench", "bench");
+
+// Seeded through the same domain code ConnectAccount runs, with an instant connector.
+const accountIds: string[] = [];
+if (seed > 0) {
+  const accounts = new AccountsService({ store, sealer, connectors: createConnectorRegistry([benchConnector()]), intentTtlMs: 120_000 });
+  const request = create(ConnectAccountRequestSchema, connectRequestInit()) as ReturnType<typeof create<typeof ConnectAccountRequestSchema>> & { variant: Variant };
+  for (let i = 0; i < seed; i++) {
+    const scope = { workspaceId: workspace.id, signal: new AbortController().signal, deadline: new Date(Date.now() + 60_000), log };
+    accountIds.push((await accounts.connect(request, scope)).id);
+  }
+}
+
+const server = build({ store, sealer, connectors: [connector], log, intentTtlMs: 120_000 });
+const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
+
+/** Rows as the database holds them: every ConnectAccount that succeeded left one account and one CONNECTED intent. */
+async function countRows(): Promise<Record<string, unknown>> {
+  const queries = {
+    accounts: "SELECT count(*) AS n FROM accounts",
+    intentsByStatus: "SELECT status, count(*) AS n FROM intents GROUP BY status",
+  };
+  if (backend === "postgres") {
+    const client = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` });
+    await client.connect();
+    try {
+      const accounts = Number((await client.query(queries.accounts)).rows[0].n);
+      const intents = Object.fromEntries((await client.query(queries.intentsByStatus)).rows.map((r) => [r.status, Number(r.n)]));
+      return { accounts, intents };
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new DatabaseSync(join(dataDir, "accounts.db"), { readOnly: true });
+  try {
+    const accounts = Number((db.prepare(queries.accounts).get() as { n: number }).n);
+    const intents = Object.fromEntries(db.prepare(queries.intentsByStatus).all().map((r) => [r.status, Number(r.n)]));
+    return { accounts, intents };
+  } finally {
+    db.close();
+  }
+}
+
+serveControl(
+  { kind: "service", store: store.kind, ...ports, apiKey, workspaceId: workspace.id, accountIds: accountIds.slice(0, 1), seeded: accountIds.length, dataDir },
+  {
+    collect: async () => ({ rows: await countRows(), connectorCalls: connector.calls }),
+    quiesce: () => server.drain(10_000),
+    stop: () => store.close(),
+  },
+);
