@@ -1,27 +1,7 @@
-import { createRegistry, fromBinary, type DescMethodUnary } from "@bufbuild/protobuf";
-import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
-import type { Code } from "@connectrpc/connect";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema, type BadRequest, type ErrorInfo, type RetryInfo } from "../../gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import type { RpcFailure } from "../support/clients.ts";
+import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { failureFromStatus, type RpcFailure } from "../support/clients.ts";
 
 /** Raw HTTP helpers for bodies no well-behaved client would send. */
-
-const registry = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema);
-
-export function failureFromStatusBytes(code: number, message: string, statusBytes: Uint8Array | undefined): RpcFailure {
-  const details: Any[] = statusBytes ? fromBinary(StatusSchema, statusBytes).details : [];
-  const unpacked = details.map((d) => anyUnpack(d, registry));
-  const infos = unpacked.filter((m) => m?.$typeName === "google.rpc.ErrorInfo") as ErrorInfo[];
-  return {
-    code: code as Code,
-    message,
-    errorInfo: infos[0],
-    errorInfoCount: infos.length,
-    badRequest: unpacked.find((m) => m?.$typeName === "google.rpc.BadRequest") as BadRequest | undefined,
-    retryInfo: unpacked.find((m) => m?.$typeName === "google.rpc.RetryInfo") as RetryInfo | undefined,
-  };
-}
 
 /** A gRPC-Web length-prefixed message frame around `payload` (flags 0: uncompressed data). */
 export function envelope(payload: Uint8Array, flags = 0, declaredLength = payload.byteLength): Uint8Array {
@@ -67,7 +47,7 @@ export async function grpcWebRaw(httpUrl: string, method: DescMethodUnary, body:
   if (grpcStatus === 0) return { httpStatus: res.status, grpcStatus, failure: undefined };
   const details = trailers.get("grpc-status-details-bin");
   const message = decodeURIComponent(trailers.get("grpc-message") ?? "");
-  return { httpStatus: res.status, grpcStatus, failure: failureFromStatusBytes(grpcStatus, message, details ? Buffer.from(details, "base64") : undefined) };
+  return { httpStatus: res.status, grpcStatus, failure: failureFromStatus(grpcStatus, message, details ? Buffer.from(details, "base64") : undefined) };
 }
 
 export interface HttpAnswer {

@@ -63,9 +63,7 @@ async function connectClientCall<I extends DescMessage, O extends DescMessage>(t
     const response = await transport.unary(method, options.signal, options.timeoutMs, headers, request);
     return { ok: true, response: response.message };
   } catch (e) {
-    const err = ConnectError.from(e);
-    const infos = err.findDetails(ErrorInfoSchema);
-    return { ok: false, error: { code: err.code, message: err.rawMessage, errorInfo: infos[0], errorInfoCount: infos.length, badRequest: err.findDetails(BadRequestSchema)[0], retryInfo: err.findDetails(RetryInfoSchema)[0] } };
+    return { ok: false, error: failureFromConnectError(e) };
   }
 }
 
@@ -93,9 +91,17 @@ export function grpcUnary<O extends DescMessage>(address: string, method: DescMe
   });
 }
 
-function failureFromStatus(code: number, message: string, detailsBin: grpc.MetadataValue | undefined): RpcFailure {
-  const details = detailsBin instanceof Buffer ? fromBinary(StatusSchema, detailsBin).details : [];
+/** A gRPC failure, from its status and its grpc-status-details-bin trailer (a google.rpc.Status). */
+export function failureFromStatus(code: number, message: string, detailsBin: grpc.MetadataValue | Uint8Array | undefined): RpcFailure {
+  const details = detailsBin instanceof Uint8Array ? fromBinary(StatusSchema, detailsBin).details : [];
   return failureFromAnys(code, message, details);
+}
+
+/** A failure as connect-node's clients raise it. */
+export function failureFromConnectError(e: unknown): RpcFailure {
+  const err = ConnectError.from(e);
+  const infos = err.findDetails(ErrorInfoSchema);
+  return { code: err.code, message: err.rawMessage, errorInfo: infos[0], errorInfoCount: infos.length, badRequest: err.findDetails(BadRequestSchema)[0], retryInfo: err.findDetails(RetryInfoSchema)[0] };
 }
 
 function failureFromAnys(code: number, message: string, details: Any[]): RpcFailure {

@@ -1,10 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
-import { create, createRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema, type ErrorInfo } from "../../../gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
 import {
   AccountEventKind,
   AccountService,
@@ -13,7 +10,7 @@ import {
   type AccountEvent,
   type WatchAccountResponse,
 } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
-import type { Endpoint, RpcFailure } from "../../support/clients.ts";
+import { failureFromConnectError, failureFromStatus, type Endpoint, type RpcFailure } from "../../support/clients.ts";
 
 /** The wires a stream can be watched over: native gRPC (grpc-js) and connect-node's Connect and gRPC-Web. */
 export type StreamWire = "grpc" | "connect-binary" | "grpc-web";
@@ -34,7 +31,6 @@ export interface Watch {
   cancel(): void;
 }
 
-const registry = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema);
 
 export function kindName(kind: AccountEventKind): string {
   return AccountEventKind[kind];
@@ -110,18 +106,6 @@ function endSummary(end: WatchEnd): unknown {
   return end.ok ? "ok" : { code: Code[end.error.code], type: end.error.errorInfo?.metadata.type };
 }
 
-function failureFromAnys(code: number, message: string, details: Any[]): RpcFailure {
-  const unpacked = details.map((d) => anyUnpack(d, registry));
-  const infos = unpacked.filter((m) => m?.$typeName === "google.rpc.ErrorInfo") as ErrorInfo[];
-  return {
-    code: code as Code,
-    message,
-    errorInfo: infos[0],
-    errorInfoCount: infos.length,
-    badRequest: undefined,
-    retryInfo: undefined,
-  };
-}
 
 /** Starts WatchAccount over `wire`; events are collected as they arrive. */
 export function watchAccount(endpoint: Endpoint, wire: StreamWire, apiKey: string, accountId: string, options: { timeoutMs?: number } = {}): Watch {
@@ -146,9 +130,7 @@ export function watchAccount(endpoint: Endpoint, wire: StreamWire, apiKey: strin
       setImmediate(() => {
         if (status.code === grpc.status.OK) collector.finish({ ok: true });
         else {
-          const bin = status.metadata?.get("grpc-status-details-bin")[0];
-          const details = bin instanceof Buffer ? fromBinary(StatusSchema, bin).details : [];
-          collector.finish({ ok: false, error: failureFromAnys(status.code, status.details, details) });
+          collector.finish({ ok: false, error: failureFromStatus(status.code, status.details, status.metadata?.get("grpc-status-details-bin")[0]) });
         }
         client.close();
       });
@@ -170,9 +152,7 @@ export function watchAccount(endpoint: Endpoint, wire: StreamWire, apiKey: strin
       }
       collector.finish({ ok: true });
     } catch (e) {
-      const err = ConnectError.from(e);
-      const infos = err.findDetails(ErrorInfoSchema);
-      collector.finish({ ok: false, error: { code: err.code, message: err.rawMessage, errorInfo: infos[0], errorInfoCount: infos.length, badRequest: undefined, retryInfo: undefined } });
+      collector.finish({ ok: false, error: failureFromConnectError(e) });
     }
   })();
   return collector;
