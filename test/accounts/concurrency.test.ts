@@ -4,9 +4,9 @@ import { AccountService, type ConnectAccountResponse } from "../../gen/postpress
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
 import { callRpc, WIRES, type Endpoint, type RpcResult } from "../support/clients.ts";
-import { PG_URL } from "../support/server.ts";
-import { accountRows, BACKENDS, dropSchema, intentRows, rawPostgres, startHarness, twitterRequest, uniqueLogin, uniqueSchema, type Harness } from "./helpers.ts";
+import { accountRows, BACKENDS, intentRows, rawPostgres, startHarness, twitterRequest, uniqueLogin, type Harness } from "./helpers.ts";
 import { replicaKeyring, seedWorkspaces, spawnReplica, type Replica } from "./replicas.ts";
+import { PG_URL, dropSchema, uniqueSchema } from "../support/pg.ts";
 
 const { connectAccount } = AccountService.method;
 

@@ -8,9 +8,9 @@ import { AccountService } from "../../gen/postpress/accounts/v1/account_service_
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import { callRpc, WIRES } from "../support/clients.ts";
-import { PG_URL } from "../support/server.ts";
-import { BACKENDS, dropSchema, expectFailure, expectOk, rawPostgres, rawSqlite, storedDate, twitterRequest, uniqueLogin, uniqueSchema, type RawDb } from "./helpers.ts";
+import { BACKENDS, expectFailure, expectOk, rawPostgres, rawSqlite, storedDate, twitterRequest, uniqueLogin, type RawDb } from "./helpers.ts";
 import { replicaKeyring, seedWorkspaces, spawnReplica, type Replica, type ReplicaOptions } from "./replicas.ts";
+import { PG_URL, dropSchema, uniqueSchema } from "../support/pg.ts";
 
 const { connectAccount } = AccountService.method;
 /** Long enough to outlive the restart, short enough to wait for. */

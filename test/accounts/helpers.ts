@@ -4,7 +4,6 @@ import { DatabaseSync } from "node:sqlite";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Code } from "@connectrpc/connect";
 import { expect } from "vitest";
-import pg from "pg";
 import { ulid } from "ulid";
 import { ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { DisabledFeature, ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
@@ -13,34 +12,13 @@ import type { Sealer } from "../../src/crypto/sealer.ts";
 import type { Row } from "../../src/store/sql.ts";
 import type { RpcFailure, RpcResult, Wire } from "../support/clients.ts";
 import { createScriptedConnector, type ScriptedConnector, type Step } from "../support/scripted-connector.ts";
-import { PG_URL, startTestServer, type TestServer } from "../support/server.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { dropSchema, uniqueSchema, withPg } from "../support/pg.ts";
 
 export type BackendKind = "sqlite" | "postgres";
 export const BACKENDS: readonly BackendKind[] = ["sqlite", "postgres"];
 
 export type ConnectRequest = MessageInitShape<typeof ConnectAccountRequestSchema>;
-
-/** A schema of its own per suite, dropped at the end. */
-export function uniqueSchema(prefix = "acct"): string {
-  return `${prefix}_${ulid().toLowerCase()}`;
-}
-
-/** Runs `fn` on a connection of its own, outside any store. */
-export async function withPg<T>(fn: (client: pg.Client) => Promise<T>, connectionString = PG_URL): Promise<T> {
-  const client = new pg.Client(connectionString);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export function dropSchema(schema: string): Promise<void> {
-  return withPg(async (client) => {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  });
-}
 
 /** Reads rows straight from the database, around the store: what is really there. */
 export interface RawDb {
@@ -86,7 +64,7 @@ export interface Harness {
 /** The real server (startTestServer) over a real store, with the scripted connector injected through build(). */
 export async function startHarness(kind: BackendKind, options: { defaultStep?: Step; intentTtlMs?: number; sealer?: Sealer } = {}): Promise<Harness> {
   const connector = createScriptedConnector(options.defaultStep);
-  const schema = kind === "postgres" ? uniqueSchema() : undefined;
+  const schema = kind === "postgres" ? uniqueSchema("acct") : undefined;
   const server = await startTestServer({
     connectors: [connector],
     backend: kind,

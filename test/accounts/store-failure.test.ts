@@ -8,10 +8,11 @@ import type { Store } from "../../src/store/store.ts";
 import { callRpc, WIRES, type Endpoint, type RpcResult, type Wire } from "../support/clients.ts";
 import { capturedLogger } from "../support/logs.ts";
 import { createScriptedConnector, type ScriptedConnector } from "../support/scripted-connector.ts";
-import { PG_URL, testSealer } from "../support/server.ts";
-import { accountRows, dropSchema, expectFailure, expectOk, intentRows, rawPostgres, storedDate, twitterRequest, uniqueLogin, uniqueSchema, type RawDb } from "./helpers.ts";
+import { testSealer } from "../support/server.ts";
+import { accountRows, expectFailure, expectOk, intentRows, rawPostgres, storedDate, twitterRequest, uniqueLogin, type RawDb } from "./helpers.ts";
 import { seedWorkspaces } from "./replicas.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { PG_URL, dropSchema, uniqueSchema } from "../support/pg.ts";
 
 const { connectAccount, getAccount, listAccounts, deleteAccount } = AccountService.method;
 const INTENT_TTL_MS = 1_500;

@@ -12,7 +12,7 @@ import { AccountEventKind } from "../../gen/postpress/accounts/v1/account_servic
 import { SCRIPT_CODE } from "../../tools/scripted-gateway/engine.ts";
 import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted-gateway/server.ts";
 import type { RpcResult } from "../support/clients.ts";
-import { PG_URL } from "../support/server.ts";
+import { PG_URL } from "../support/pg.ts";
 import { startCheckpointServer, type CheckpointServer } from "./support/harness.ts";
 import { eventually, expectError, expectOk, intentAtGateway, linkedinBasic, login, phone, rpc, TRANSPORTS, twitter, whatsapp } from "./support/helpers.ts";
 import { kinds, watchAccount } from "./support/watch.ts";

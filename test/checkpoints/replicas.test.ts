@@ -16,7 +16,7 @@ import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
 import { SCRIPT_CODE } from "../../tools/scripted-gateway/engine.ts";
 import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted-gateway/server.ts";
-import { PG_URL } from "../support/server.ts";
+import { PG_URL } from "../support/pg.ts";
 import { eventually, expectError, expectOk, intentAtGateway, leaks, linkedinBasic, login, rpc, secret, twitter, whatsapp } from "./support/helpers.ts";
 import { schemaUrl, startReplica, type Replica } from "./support/replica.ts";
 import { kinds, watchAccount } from "./support/watch.ts";

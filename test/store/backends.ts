@@ -1,14 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { ulid } from "ulid";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
+import { dropSchema, PG_URL, uniqueSchema } from "../support/pg.ts";
 
 /** The machine's PostgreSQL (trust auth). */
-export const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** Where one suite's data lives: open any number of stores on it, drop it at the end. */
 export interface Location {
@@ -35,7 +33,7 @@ export const backends: Backend[] = [
   {
     kind: "postgres",
     async create() {
-      const schema = uniqueSchema();
+      const schema = uniqueSchema("store_test");
       return {
         open: () => openPostgresStore({ connectionString: PG_URL, schema }),
         drop: () => dropSchema(schema),
@@ -43,25 +41,3 @@ export const backends: Backend[] = [
     },
   },
 ];
-
-/** A schema of its own per suite, so suites running in parallel don't see each other's rows. */
-export function uniqueSchema(): string {
-  return `store_test_${ulid().toLowerCase()}`;
-}
-
-/** Runs `fn` on a connection of its own, outside any store. */
-export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(PG_URL);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export function dropSchema(schema: string): Promise<void> {
-  return withPg(async (client) => {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  });
-}

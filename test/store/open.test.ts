@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.ts";
-import { dropSchema, PG_URL, uniqueSchema, withPg } from "./backends.ts";
+import { dropSchema, PG_URL, uniqueSchema, withPg } from "../support/pg.ts";
 
 describe("openStore", () => {
   let dir: string | undefined;
@@ -24,7 +24,7 @@ describe("openStore", () => {
   it("with a database URL, opens PostgreSQL", async () => {
     dir = await mkdtemp(join(tmpdir(), "open-store-"));
     // The URL's own search_path keeps this test's tables out of the shared public schema.
-    const schema = uniqueSchema();
+    const schema = uniqueSchema("store_test");
     await withPg((c) => c.query(`CREATE SCHEMA ${schema}`));
     try {
       const store = await openStore({ databaseUrl: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, dataDir: dir });

@@ -4,12 +4,12 @@ import { AppError } from "../../src/errors/app-error.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
-import { dropSchema, PG_URL, uniqueSchema, withPg } from "./backends.ts";
+import { dropSchema, PG_URL, uniqueSchema, withPg } from "../support/pg.ts";
 import { intent, workspace } from "./fixtures.ts";
 
 // What only PostgreSQL can do to us: be unreachable, be slow, drop connections, host several replicas.
 describe("PostgreSQL availability", () => {
-  const schema = uniqueSchema();
+  const schema = uniqueSchema("store_test");
   // Tags this suite's connections so it can kill them without touching anyone else's.
   const applicationName = `${schema}_app`;
   let store: Store;
@@ -99,7 +99,7 @@ describe("PostgreSQL availability", () => {
 
 describe("PostgreSQL migrations", () => {
   it("lets replicas start together on an empty schema: each migration applied once", async () => {
-    const schema = uniqueSchema();
+    const schema = uniqueSchema("store_test");
     try {
       const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ connectionString: PG_URL, schema })));
       await Promise.all(stores.map((s) => s.close()));

@@ -5,14 +5,13 @@ import { randomBytes } from "node:crypto";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer, type Sealer } from "../../src/crypto/sealer.ts";
-import type { Connector } from "../../src/domain/connectors/connector.ts";
+import type { AnyConnector } from "../../src/domain/connectors/registry.ts";
 import { build, type Server } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
 import { capturedLogger } from "./logs.ts";
-
-export const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+import { PG_URL } from "./pg.ts";
 
 export interface TestServer {
   grpcAddress: string;
@@ -30,15 +29,17 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  connectors?: Connector[];
+  connectors?: AnyConnector[];
   backend?: "sqlite" | "postgres";
   /** Share a PostgreSQL schema between servers (replica tests). */
   pgSchema?: string;
   intentTtlMs?: number;
   /** Reuse a sealer (and its key) across servers. */
   sealer?: Sealer;
-  /** Skip creating workspaces (a second replica on the same database). */
+  /** Skip creating workspaces (a second replica on the same database); pass their keys instead. */
   seed?: boolean;
+  keys?: { apiKey: string; otherApiKey: string };
+  intentPollMs?: number;
 }
 
 export function testSealer(): Sealer {
@@ -54,15 +55,22 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       : await openSqliteStore({ path: join(dataDir, "accounts.db") });
   const sealer = options.sealer ?? testSealer();
   const { log, lines } = capturedLogger();
-  let apiKey = "";
-  let otherApiKey = "";
+  let apiKey = options.keys?.apiKey ?? "";
+  let otherApiKey = options.keys?.otherApiKey ?? "";
   if (options.seed !== false) {
     await createWorkspace(store, "alpha");
     await createWorkspace(store, "beta");
     apiKey = (await createApiKey(store, "alpha", "test")).token;
     otherApiKey = (await createApiKey(store, "beta", "test")).token;
   }
-  const server = build({ store, sealer, connectors: options.connectors ?? [], log, intentTtlMs: options.intentTtlMs ?? 60_000 });
+  const server = build({
+    store,
+    sealer,
+    connectors: options.connectors ?? [],
+    log,
+    intentTtlMs: options.intentTtlMs ?? 60_000,
+    ...(options.intentPollMs ? { intentPollMs: options.intentPollMs } : {}),
+  });
   const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
   return {
     grpcAddress: `127.0.0.1:${ports.grpcPort}`,

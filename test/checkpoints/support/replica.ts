@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PG_URL } from "../../support/server.ts";
+import { PG_URL } from "../../support/pg.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
