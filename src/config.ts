@@ -18,8 +18,12 @@ export interface Config {
   gateways: Partial<Record<GatewayProvider, string>>;
   /** How often a watch (and a follower of an intent) re-reads the intent from the store. */
   intentPollMs: number;
+  /** How long an API key read from the store is trusted: a revocation (CLI, another replica) takes effect here within it. 0: every call reads it. */
+  apiKeyCacheMs: number;
   env: Record<string, string | undefined>;
 }
+
+export const DEFAULT_API_KEY_CACHE_MS = 5_000;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   return {
@@ -34,6 +38,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     intentTtlMs: positiveInt(env, "INTENT_TTL_MS", 120_000),
     gateways: gatewayEndpoints(env),
     intentPollMs: positiveInt(env, "INTENT_POLL_MS", 300),
+    apiKeyCacheMs: nonNegativeInt(env, "API_KEY_CACHE_MS", DEFAULT_API_KEY_CACHE_MS),
     env,
   };
 }
@@ -47,6 +52,12 @@ function port(env: Record<string, string | undefined>, name: string, fallback: n
 function positiveInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
   const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(env[name])}`);
+  return value;
+}
+
+function nonNegativeInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(env[name])}`);
   return value;
 }
 

@@ -24,3 +24,12 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     options.destination,
   );
 }
+
+/**
+ * The same logger without the safety net, for lines whose fields are fixed and never secret
+ * (the per-RPC line). The net's wildcard paths are walked for every field of every line,
+ * which costs more than the rest of a cheap RPC's logging.
+ */
+export function withoutRedaction(log: Logger): Logger {
+  return log.child({}, { redact: [] });
+}

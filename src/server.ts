@@ -20,6 +20,8 @@ export interface ServerDeps {
   intentTtlMs: number;
   /** How often a pending intent is re-read from the store while someone waits on it (default 300 ms). */
   intentPollMs?: number;
+  /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
+  apiKeyCacheMs?: number;
   now?: () => Date;
 }
 
@@ -48,7 +50,7 @@ export function build(deps: ServerDeps): Server {
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store: deps.store, log: deps.log });
+  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0 });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
   const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
   const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));

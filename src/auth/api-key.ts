@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { ulid } from "ulid";
+import { newId } from "../ids.ts";
 
 /**
  * API keys look like `ppa_<ULID>_<secret>`: the ULID is the key's public id (stored as
@@ -28,7 +28,7 @@ export function secretMatches(secret: string, storedHash: Buffer): boolean {
 }
 
 export function generateApiKey(): { token: string; keyId: string; secretHash: Buffer } {
-  const id = ulid();
+  const id = newId();
   const secret = randomBytes(32).toString("base64url");
   return { token: `ppa_${id}_${secret}`, keyId: `key_${id}`, secretHash: hashSecret(secret) };
 }

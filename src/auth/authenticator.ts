@@ -1,5 +1,5 @@
 import { AppError } from "../errors/app-error.ts";
-import type { Store } from "../store/store.ts";
+import type { ApiKeyRecord, Store } from "../store/store.ts";
 import { parseApiKey, secretMatches } from "./api-key.ts";
 
 /** Who is calling: the workspace the API key belongs to. */
@@ -17,18 +17,48 @@ export function apiKeyFromHeaders(get: (name: string) => string | undefined): st
   return m?.[1];
 }
 
+export type Authenticate = (token: string | undefined) => Promise<Caller>;
+
 /**
  * Checks a caller's API key against the store. These failures are the caller's own
  * (errors/missing_api_key, invalid_api_key, revoked_api_key), kept apart from the
  * provider's errors/invalid_credentials.
+ *
+ * A key's record is kept for `cacheMs` after it is read, so most calls skip the store; the
+ * secret is still checked on every call. The price: a key revoked elsewhere (the CLI, another
+ * replica) keeps working here for up to `cacheMs`. Unknown key ids are never kept, so a new
+ * key works at once and made-up ids can't fill the cache. 0 reads the store on every call.
  */
-export async function authenticate(store: Store, token: string | undefined): Promise<Caller> {
-  if (!token) throw new AppError("missing_api_key");
-  const parsed = parseApiKey(token);
-  if (!parsed) throw new AppError("invalid_api_key");
-  const record = await store.getApiKey(parsed.keyId);
-  // Compare even when the id is unknown would not hide anything: ids are not secret.
-  if (!record || !secretMatches(parsed.secret, record.secretHash)) throw new AppError("invalid_api_key");
-  if (record.revokedAt) throw new AppError("revoked_api_key");
-  return { workspaceId: record.workspaceId, keyId: record.id };
+export function createAuthenticator(store: Store, options: { cacheMs: number; now?: () => number }): Authenticate {
+  const now = options.now ?? Date.now;
+  // Promises, so that the calls arriving together on a cold key share one read.
+  const cache = new Map<string, { record: Promise<ApiKeyRecord | undefined>; until: number }>();
+
+  const lookup = (keyId: string): Promise<ApiKeyRecord | undefined> => {
+    if (options.cacheMs <= 0) return store.getApiKey(keyId);
+    const at = now();
+    const hit = cache.get(keyId);
+    if (hit && at < hit.until) return hit.record;
+    const record = store.getApiKey(keyId);
+    const entry = { record, until: at + options.cacheMs };
+    cache.set(keyId, entry);
+    const forget = () => {
+      if (cache.get(keyId) === entry) cache.delete(keyId);
+    };
+    record.then((found) => {
+      if (!found) forget();
+    }, forget);
+    return record;
+  };
+
+  return async (token) => {
+    if (!token) throw new AppError("missing_api_key");
+    const parsed = parseApiKey(token);
+    if (!parsed) throw new AppError("invalid_api_key");
+    const record = await lookup(parsed.keyId);
+    // Compare even when the id is unknown would not hide anything: ids are not secret.
+    if (!record || !secretMatches(parsed.secret, record.secretHash)) throw new AppError("invalid_api_key");
+    if (record.revokedAt) throw new AppError("revoked_api_key");
+    return { workspaceId: record.workspaceId, keyId: record.id };
+  };
 }

@@ -1,4 +1,4 @@
-import { ulid } from "ulid";
+import { newId } from "../ids.ts";
 import type { ApiKeyRecord, Store, Workspace } from "../store/store.ts";
 import { generateApiKey } from "./api-key.ts";
 
@@ -6,7 +6,7 @@ import { generateApiKey } from "./api-key.ts";
 export async function createWorkspace(store: Store, name: string, now = new Date()): Promise<Workspace> {
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) throw new Error(`workspace name must be lowercase letters, digits, "-" or "_" (1-63 chars), got ${JSON.stringify(name)}`);
   if (await store.findWorkspaceByName(name)) throw new Error(`workspace ${JSON.stringify(name)} already exists`);
-  const workspace = { id: `ws_${ulid()}`, name, createdAt: now };
+  const workspace = { id: newId("ws_"), name, createdAt: now };
   await store.createWorkspace(workspace);
   return workspace;
 }

@@ -9,7 +9,7 @@ import {
 import type { AccountsService, CallScope } from "../domain/accounts/accounts-service.ts";
 import type { Variant } from "../domain/connectors/connector.ts";
 import { AppError } from "../errors/app-error.ts";
-import { callOf } from "./call.ts";
+import { CALL_ENDED, callOf } from "./call.ts";
 import { checkpointHandlers, outcomeToProto } from "./checkpoints.ts";
 import { accountToProto, decodePageToken, encodePageToken, providerFilter, statusFilter } from "./converters.ts";
 import { validateRequest } from "./validation.ts";
@@ -24,16 +24,16 @@ const ANSWER_MARGIN_MS = 100;
 export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl<typeof AccountService> {
   return {
     async connectAccount(req, ctx) {
-      validateRequest(ConnectAccountRequestSchema, req);
+      await validateRequest(ConnectAccountRequestSchema, req);
       return outcomeToProto(await accounts.begin(req as typeof req & { variant: Variant }, scopeOf(ctx, MAX_CONNECT_MS)));
     },
     async getAccount(req, ctx) {
-      validateRequest(GetAccountRequestSchema, req);
+      await validateRequest(GetAccountRequestSchema, req);
       const call = callOf(ctx);
-      return { account: accountToProto(await accounts.get(call.caller.workspaceId, req.accountId, call.log)) };
+      return { account: accountToProto(await accounts.get(call.caller.workspaceId, req.accountId, () => call.log)) };
     },
     async listAccounts(req, ctx) {
-      validateRequest(ListAccountsRequestSchema, req);
+      await validateRequest(ListAccountsRequestSchema, req);
       const page = await accounts.list(callOf(ctx).caller.workspaceId, {
         pageSize: req.pageSize,
         afterId: decodePageToken(req.pageToken),
@@ -43,7 +43,7 @@ export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl
       return { accounts: page.accounts.map(accountToProto), nextPageToken: encodePageToken(page.nextAfterId) };
     },
     async deleteAccount(req, ctx) {
-      validateRequest(DeleteAccountRequestSchema, req);
+      await validateRequest(DeleteAccountRequestSchema, req);
       return { account: accountToProto(await accounts.delete(callOf(ctx).caller.workspaceId, req.accountId)) };
     },
     ...checkpointHandlers(accounts, scopeOf, MAX_CONNECT_MS),
@@ -66,6 +66,8 @@ export function scopeOf(ctx: HandlerContext, maxMs: number): CallScope {
   const timer = setTimeout(() => controller.abort(new AppError("request_timeout", { detail: "The request deadline passed." })), remaining);
   const onAbort = () => {
     clearTimeout(timer);
+    // Both transports abort the call's signal once it is answered.
+    if (call.ended) return controller.abort(CALL_ENDED);
     // The runtime's own signal fires on the deadline too; name it for what it was.
     const timedOut = Date.now() >= deadline.getTime() - 5 || (ctx.timeoutMs() ?? 1) <= 0;
     controller.abort(timedOut ? new AppError("request_timeout", { detail: "The request deadline passed." }) : new AppError("request_canceled"));
@@ -73,5 +75,13 @@ export function scopeOf(ctx: HandlerContext, maxMs: number): CallScope {
   if (ctx.signal.aborted) onAbort();
   else ctx.signal.addEventListener("abort", onAbort, { once: true });
   controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-  return { workspaceId: call.caller.workspaceId, signal: controller.signal, deadline, log: call.log };
+  return {
+    workspaceId: call.caller.workspaceId,
+    signal: controller.signal,
+    deadline,
+    // The call's logger is made on first use (most calls log nothing but their rpc line).
+    get log() {
+      return call.log;
+    },
+  };
 }

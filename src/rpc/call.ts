@@ -1,9 +1,10 @@
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { ulid } from "ulid";
-import { authenticate, apiKeyFromHeaders, type Caller } from "../auth/authenticator.ts";
+import { apiKeyFromHeaders, createAuthenticator, type Caller } from "../auth/authenticator.ts";
 import { AppError } from "../errors/app-error.ts";
 import { asAppError, toConnectError } from "../errors/to-wire.ts";
+import { newId } from "../ids.ts";
+import { withoutRedaction } from "../logging.ts";
 import type { Store } from "../store/store.ts";
 
 export type TransportName = "grpc" | "connect" | "grpc-web";
@@ -16,7 +17,15 @@ export interface Call {
   readonly startedAt: number;
   readonly log: Logger;
   caller: Caller | undefined;
+  /** Set once `finish` has run: whatever aborts the call's signals after that is not a cancellation. */
+  ended: boolean;
 }
+
+/**
+ * The abort reason of a call's signals once it has been answered. Nothing went wrong, so one
+ * object serves every call: a fresh error per successful call would cost a stack trace each.
+ */
+export const CALL_ENDED = new AppError("request_canceled", { detail: "The call has ended." });
 
 export const callKey = createContextKey<Call | undefined>(undefined);
 
@@ -36,28 +45,45 @@ export interface CallPipeline {
   finish(call: Call, error?: unknown): ConnectError | undefined;
 }
 
-export function createCallPipeline(deps: { store: Store; log: Logger }): CallPipeline {
+/** `apiKeyCacheMs`: how long a key read from the store is trusted (see createAuthenticator). */
+export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCacheMs: number }): CallPipeline {
+  const authenticate = createAuthenticator(deps.store, { cacheMs: deps.apiKeyCacheMs });
+  // Its fields are ours and never secret; an error's cause, which might carry anything, goes through call.log.
+  const rpcLine = withoutRedaction(deps.log);
   return {
     begin(method, transport, header) {
       const given = header("x-request-id");
-      const requestId = given && REQUEST_ID.test(given) ? given : ulid();
-      return { requestId, method, transport, startedAt: performance.now(), log: deps.log.child({ requestId }), caller: undefined };
+      const requestId = given && REQUEST_ID.test(given) ? given : newId();
+      let log: Logger | undefined;
+      return {
+        requestId,
+        method,
+        transport,
+        startedAt: performance.now(),
+        // Made on first use: most calls log nothing but their rpc line.
+        get log() {
+          return (log ??= deps.log.child({ requestId }));
+        },
+        caller: undefined,
+        ended: false,
+      };
     },
     async authenticate(call, header) {
-      call.caller = await authenticate(deps.store, apiKeyFromHeaders(header));
+      call.caller = await authenticate(apiKeyFromHeaders(header));
     },
     finish(call, error) {
+      call.ended = true;
       const durationMs = Math.round((performance.now() - call.startedAt) * 100) / 100;
       const line = { method: call.method, transport: call.transport, workspace: call.caller?.workspaceId, durationMs };
       if (error === undefined) {
-        call.log.info({ ...line, code: "OK" }, "rpc");
+        rpcLine.info({ requestId: call.requestId, ...line, code: "OK" }, "rpc");
         return undefined;
       }
       const appError = fromAbort(error) ?? asAppError(error);
       const wire = toConnectError(appError, call.requestId);
       const fields = { ...line, code: Code[wire.code], errorType: appError.entry.type };
       if (appError.kind === "unexpected_error") call.log.error({ ...fields, err: appError.cause }, "rpc");
-      else call.log.info(fields, "rpc");
+      else rpcLine.info({ requestId: call.requestId, ...fields }, "rpc");
       return wire;
     },
   };

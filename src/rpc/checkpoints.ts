@@ -66,20 +66,20 @@ type ScopeOf = (ctx: HandlerContext, maxMs: number) => CallScope;
 export function checkpointHandlers(accounts: AccountsService, scopeOf: ScopeOf, maxStepMs: number) {
   return {
     async solveCheckpoint(req: SolveCheckpointRequest, ctx: HandlerContext) {
-      validateRequest(SolveCheckpointRequestSchema, req);
+      await validateRequest(SolveCheckpointRequestSchema, req);
       return outcomeToProto(await accounts.solveCheckpoint(callOf(ctx).caller.workspaceId, req.accountId, req.code, scopeOf(ctx, maxStepMs)));
     },
     async resendCheckpoint(req: ResendCheckpointRequest, ctx: HandlerContext) {
-      validateRequest(ResendCheckpointRequestSchema, req);
+      await validateRequest(ResendCheckpointRequestSchema, req);
       return outcomeToProto(await accounts.resendCheckpoint(callOf(ctx).caller.workspaceId, req.accountId, scopeOf(ctx, maxStepMs)));
     },
     async cancelCheckpoint(req: CancelCheckpointRequest, ctx: HandlerContext) {
-      validateRequest(CancelCheckpointRequestSchema, req);
+      await validateRequest(CancelCheckpointRequestSchema, req);
       await accounts.cancelCheckpoint(callOf(ctx).caller.workspaceId, req.accountId, scopeOf(ctx, maxStepMs));
       return { object: OBJECT_CHECKPOINT_CANCELED, accountId: req.accountId };
     },
     async *watchAccount(req: WatchAccountRequest, ctx: HandlerContext): AsyncGenerator<Partial<WatchAccountResponse>> {
-      validateRequest(WatchAccountRequestSchema, req);
+      await validateRequest(WatchAccountRequestSchema, req);
       for await (const event of accounts.watch(callOf(ctx).caller.workspaceId, req.accountId, scopeOf(ctx, MAX_WATCH_MS))) {
         yield { event: eventToProto(event) };
       }

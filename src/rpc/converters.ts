@@ -9,10 +9,10 @@ import {
   type Account,
 } from "../../gen/postpress/accounts/v1/account_pb.js";
 import { AppError } from "../errors/app-error.ts";
-import type { AccountRecord, AccountStatus as StoredStatus } from "../store/store.ts";
+import type { AccountStatus as StoredStatus, AccountSummary } from "../store/store.ts";
 
 /** Stored record → API message. Secrets are not in the record's readable part, so none can leak here. */
-export function accountToProto(record: AccountRecord): Account {
+export function accountToProto(record: AccountSummary): Account {
   const { connection: _connection, ...options } = record.options;
   return create(AccountSchema, {
     id: record.id,

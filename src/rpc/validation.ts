@@ -1,10 +1,13 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { isReflectList, isReflectMap, isReflectMessage, pathToString, reflect, type Path } from "@bufbuild/protobuf/reflect";
-import { createValidator } from "@bufbuild/protovalidate";
+import type { Validator } from "@bufbuild/protovalidate";
 import { AppError } from "../errors/app-error.ts";
 
-// Built once per process: the validator compiles and caches each message's rules.
-const validator = createValidator();
+// Built once per process: the validator compiles and caches each message's rules. Loaded on
+// the first call rather than at start-up, which it would slow by ~35 ms (and ~7 MB); that
+// call pays it along with compiling its message's rules, which happens on first use anyway.
+let validator: Promise<Validator> | undefined;
+const loadValidator = () => import("@bufbuild/protovalidate").then(({ createValidator }) => createValidator());
 
 /**
  * Applies the proto's buf.validate rules. Only missing fields (a `required` rule, or a rule
@@ -12,8 +15,8 @@ const validator = createValidator();
  * list: proto3 cannot tell "0" from "not sent") → errors/missing_parameters; any other
  * broken rule → errors/invalid_parameters. One field violation per broken rule.
  */
-export function validateRequest<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): void {
-  const result = validator.validate(schema, message);
+export async function validateRequest<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Promise<void> {
+  const result = (await (validator ??= loadValidator())).validate(schema, message);
   if (result.kind === "valid") return;
   if (result.kind === "error") throw new AppError("unexpected_error", { cause: result.error });
   const violations = result.violations.map((v) => ({

@@ -1,4 +1,4 @@
-import type { AccountRecord, AccountStatus, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedBlob, Store, Workspace } from "./store.ts";
+import type { AccountRecord, AccountStatus, AccountSummary, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedBlob, Store, Workspace } from "./store.ts";
 import type { Row, SqlParam } from "./sql.ts";
 
 /**
@@ -108,6 +108,14 @@ export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
 }
 
 export function accountFromRow(row: Row): AccountRecord {
+  return { ...accountSummaryFromRow(row), secrets: secretsFromRow(row) };
+}
+
+/** The columns accountSummaryFromRow reads: listings leave the sealed secrets in the table. */
+export const ACCOUNT_SUMMARY_COLUMNS =
+  "id, workspace_id, provider, auth_method, provider_user_id, display_name, handle, email, status, options, access_token_expires_at, created_at, updated_at";
+
+export function accountSummaryFromRow(row: Row): AccountSummary {
   return {
     id: text(row.id),
     workspaceId: text(row.workspace_id),
@@ -116,7 +124,6 @@ export function accountFromRow(row: Row): AccountRecord {
     identity: identityFromRow(row),
     status: text(row.status) as AccountStatus,
     options: json(row.options),
-    secrets: secretsFromRow(row),
     accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),

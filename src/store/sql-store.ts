@@ -1,6 +1,8 @@
 import { AppError } from "../errors/app-error.ts";
 import {
+  ACCOUNT_SUMMARY_COLUMNS,
   accountFromRow,
+  accountSummaryFromRow,
   accountToRow,
   apiKeyFromRow,
   apiKeyToRow,
@@ -144,8 +146,8 @@ export function createSqlStore(db: SqlDriver): Store {
       else where.push("status <> 'DELETED'");
       if (query.afterId !== undefined) filter("id", ">", query.afterId);
       params.push(query.limit);
-      const rows = await db.query(`SELECT * FROM accounts WHERE ${where.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
-      return rows.map(accountFromRow);
+      const rows = await db.query(`SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE ${where.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
+      return rows.map(accountSummaryFromRow);
     },
 
     async deleteAccount(workspaceId, id, at) {

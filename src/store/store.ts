@@ -58,6 +58,9 @@ export interface AccountRecord {
   updatedAt: Date;
 }
 
+/** An account as a listing shows it: all but its sealed secrets, which no listing needs. */
+export type AccountSummary = Omit<AccountRecord, "secrets">;
+
 export type IntentStatus = "OPEN" | "CHECKPOINT" | "CONNECTED" | "FAILED" | "CANCELED" | "EXPIRED";
 
 export interface IntentRecord {
@@ -140,7 +143,7 @@ export interface Store {
    */
   insertAccount(account: AccountRecord, intentId: string, now: Date): Promise<InsertAccountResult>;
   getAccount(workspaceId: string, id: string): Promise<AccountRecord | undefined>;
-  listAccounts(query: ListAccountsQuery): Promise<AccountRecord[]>;
+  listAccounts(query: ListAccountsQuery): Promise<AccountSummary[]>;
   /** Soft delete: status DELETED, secrets erased. Returns false if no live account has that id in that workspace. */
   deleteAccount(workspaceId: string, id: string, at: Date): Promise<boolean>;
   updateAccountSecrets(workspaceId: string, id: string, secrets: SealedBlob, accessTokenExpiresAt: Date | null, at: Date): Promise<void>;

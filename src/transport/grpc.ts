@@ -1,17 +1,15 @@
 import * as grpc from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { create, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
-import { callKey, type Call, type CallPipeline } from "../rpc/call.ts";
+import { CALL_ENDED, callKey, type Call, type CallPipeline } from "../rpc/call.ts";
 import { decodeRequest } from "./decode.ts";
-import { fileDescriptorSet, withDependencies } from "./descriptor-set.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
+import { addLazyReflection } from "./reflection.ts";
 
 type UnaryFn = (req: unknown, ctx: HandlerContext) => Promise<MessageInitShape<DescMessage>>;
 type StreamFn = (req: unknown, ctx: HandlerContext) => AsyncIterable<MessageInitShape<DescMessage>>;
@@ -39,6 +37,7 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
     "grpc.max_receive_message_length": HARD_MESSAGE_CAP_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
+  const calls = callSignals(shutdownSignal);
   for (const { service, impl } of bindings) {
     const definition: Record<string, grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>>> = {};
     const handlers: grpc.UntypedServiceImplementation = {};
@@ -46,7 +45,7 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
       definition[method.localName] = methodDefinition(service, method);
       const fn = (impl as Record<string, unknown>)[method.localName];
       if (typeof fn !== "function") throw new Error(`no implementation for ${service.typeName}/${method.name}`);
-      const run = { service, method, pipeline, shutdownSignal };
+      const run = { service, method, pipeline, calls };
       handlers[method.localName] =
         method.methodKind === "server_streaming"
           ? serverStreamingHandler(run, fn.bind(impl) as StreamFn)
@@ -60,22 +59,8 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
   // Reflection also describes health and the error detail messages, so grpcurl and
   // `buf curl` can call the one and decode the other.
   const described = [...bindings.flatMap((b) => b.files), file_health_v1_health, file_google_rpc_error_details];
-  new ReflectionService(reflectionPackage(described)).addToServer(server);
+  addLazyReflection(server, described);
   return { server, health };
-}
-
-/**
- * proto-loader re-encodes files through protobufjs, which drops their import lists, and
- * reflection clients (grpcurl, buf curl) then cannot resolve the imported types. So every
- * entry serves the original descriptors instead.
- */
-function reflectionPackage(files: DescFile[]): PackageDefinition {
-  const packageDefinition = loadFileDescriptorSetFromBuffer(Buffer.from(fileDescriptorSet(files)));
-  const originals = withDependencies(files).map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
-  for (const definition of Object.values(packageDefinition)) {
-    if ("fileDescriptorProtos" in definition) definition.fileDescriptorProtos = originals;
-  }
-  return packageDefinition;
 }
 
 function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>> {
@@ -95,16 +80,51 @@ interface MethodRun {
   service: DescService;
   method: DescMethod;
   pipeline: CallPipeline;
-  shutdownSignal: AbortSignal;
+  calls: CallSignals;
 }
 
-/** Authenticates, decodes and builds the connect-es handler context, or throws. */
+interface CallSignals {
+  /** A call's own signal source: aborted when the client cancels it or the server shuts down. */
+  open(): AbortController;
+  /** The call is answered: shutdown no longer concerns it. */
+  close(controller: AbortController): void;
+}
+
+/**
+ * Shutdown reaches the calls in flight through one listener and a set, rather than a listener
+ * per call on the shutdown signal: EventTarget scans every listener on each add and remove,
+ * so with thousands of calls in flight each call would cost as much as all the others.
+ */
+function callSignals(shutdownSignal: AbortSignal): CallSignals {
+  const live = new Set<AbortController>();
+  shutdownSignal.addEventListener("abort", () => {
+    for (const controller of live) controller.abort(shutdownSignal.reason);
+  }, { once: true });
+  return {
+    open() {
+      const controller = new AbortController();
+      if (shutdownSignal.aborted) controller.abort(shutdownSignal.reason);
+      else live.add(controller);
+      return controller;
+    },
+    close(controller) {
+      live.delete(controller);
+    },
+  };
+}
+
+/**
+ * Authenticates, decodes and builds the connect-es handler context, or throws. `end` is for
+ * once the call is answered: it stops what still listens to the call's signal, and drops our
+ * "cancelled" listener, since grpc-js emits that event when any call's stream closes.
+ */
 async function prepare(run: MethodRun, grpcCall: grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>, call: Call) {
   const header = (name: string) => metadataValue(grpcCall.metadata, name);
   await run.pipeline.authenticate(call, header);
   const request = decodeRequest(run.method.input, grpcCall.request, "binary");
-  const cancelled = new AbortController();
-  grpcCall.once("cancelled", () => cancelled.abort(new ConnectError("canceled by the client", Code.Canceled)));
+  const cancelled = run.calls.open();
+  const onCancelled = () => cancelled.abort(new ConnectError("canceled by the client", Code.Canceled));
+  grpcCall.once("cancelled", onCancelled);
   const deadline = grpcCall.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const ctx = createHandlerContext({
@@ -115,30 +135,40 @@ async function prepare(run: MethodRun, grpcCall: grpc.ServerUnaryCall<Buffer, un
     url: grpcCall.getPath(),
     timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
     requestSignal: cancelled.signal,
-    shutdownSignal: run.shutdownSignal,
     requestHeader: Object.entries(grpcCall.metadata.getMap()).filter((e): e is [string, string] => typeof e[1] === "string"),
     contextValues: createContextValues().set(callKey, call),
   });
-  return { request, ctx };
+  const end = () => {
+    grpcCall.removeListener("cancelled", onCancelled);
+    run.calls.close(cancelled);
+    ctx.abort(CALL_ENDED);
+  };
+  return { request, ctx, end };
 }
+
+// Both handlers finish the call (its log line, its wire error) before ending it, so that what
+// still listens to its signal sees an ended call rather than a cancelled one.
 
 function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer, MessageInitShape<DescMessage>> {
   return (grpcCall, callback) => {
     const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    let end: (() => void) | undefined;
     prepare(run, grpcCall, call)
-      .then(async ({ request, ctx }) => {
-        try {
-          return await fn(request, ctx);
-        } finally {
-          ctx.abort();
-        }
+      .then((prepared) => {
+        end = prepared.end;
+        return fn(prepared.request, prepared.ctx);
       })
       .then(
         (response) => {
           run.pipeline.finish(call);
+          end?.();
           callback(null, response);
         },
-        (error: unknown) => callback(toServiceError(run.pipeline.finish(call, error)!)),
+        (error: unknown) => {
+          const wire = run.pipeline.finish(call, error)!;
+          end?.();
+          callback(toServiceError(wire));
+        },
       );
   };
 }
@@ -146,23 +176,26 @@ function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer,
 function serverStreamingHandler(run: MethodRun, fn: StreamFn): grpc.handleServerStreamingCall<Buffer, MessageInitShape<DescMessage>> {
   return (grpcCall) => {
     const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    let end: (() => void) | undefined;
     (async () => {
-      const { request, ctx } = await prepare(run, grpcCall, call);
-      try {
-        for await (const message of fn(request, ctx)) {
-          if (!grpcCall.write(message)) await new Promise((resolve) => grpcCall.once("drain", resolve));
-        }
-      } finally {
-        ctx.abort();
+      const prepared = await prepare(run, grpcCall, call);
+      end = prepared.end;
+      for await (const message of fn(prepared.request, prepared.ctx)) {
+        if (!grpcCall.write(message)) await new Promise((resolve) => grpcCall.once("drain", resolve));
       }
     })().then(
       () => {
         run.pipeline.finish(call);
+        end?.();
         grpcCall.end();
       },
-      // Emitting "error" (not destroy(), which drops the stream without a status) is how grpc-js
-      // ends a server stream with a status: it becomes the trailers the client reads.
-      (error: unknown) => grpcCall.emit("error", toServiceError(run.pipeline.finish(call, error)!)),
+      (error: unknown) => {
+        const wire = run.pipeline.finish(call, error)!;
+        end?.();
+        // Emitting "error" (not destroy(), which drops the stream without a status) is how grpc-js
+        // ends a server stream with a status: it becomes the trailers the client reads.
+        grpcCall.emit("error", toServiceError(wire));
+      },
     );
   };
 }

@@ -1,10 +1,10 @@
 import { clone, toBinary } from "@bufbuild/protobuf";
 import { pino, type Logger } from "pino";
-import { ulid } from "ulid";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
-import type { AccountRecord, AccountStatus, IntentRecord, Store } from "../../store/store.ts";
+import { newId } from "../../ids.ts";
+import type { AccountRecord, AccountStatus, AccountSummary, IntentRecord, Store } from "../../store/store.ts";
 import type { ConnectorResult, Variant } from "../connectors/connector.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
 import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
@@ -37,7 +37,7 @@ export interface CallScope {
 }
 
 export interface AccountPage {
-  accounts: AccountRecord[];
+  accounts: AccountSummary[];
   nextAfterId: string | undefined;
 }
 
@@ -85,11 +85,11 @@ export class AccountsService {
     const info = variantInfo[variant.case];
     const openedAt = now();
     const intent: IntentRecord = {
-      id: `int_${ulid()}`,
+      id: newId("int_"),
       workspaceId: scope.workspaceId,
       provider: info.provider,
-      identityKey: identityKeyOf(variant, ulid),
-      accountId: `acc_${ulid()}`,
+      identityKey: identityKeyOf(variant, newId),
+      accountId: newId("acc_"),
       status: "OPEN",
       createdAt: openedAt,
       updatedAt: openedAt,
@@ -108,10 +108,17 @@ export class AccountsService {
     }
     try {
       scope.signal.throwIfAborted();
-      const result = await abortable(
-        connector.connect({ variant: variant.value, shared: { country: request.country, ip: request.ip }, signal: scope.signal, deadline: scope.deadline, log: scope.log }),
-        scope.signal,
-      );
+      const input = {
+        variant: variant.value,
+        shared: { country: request.country, ip: request.ip },
+        signal: scope.signal,
+        deadline: scope.deadline,
+        // Read only if the connector logs: a call's logger is made on first use.
+        get log() {
+          return scope.log;
+        },
+      };
+      const result = await abortable(connector.connect(input), scope.signal);
       scope.signal.throwIfAborted();
       return await this.persist(request, intent, result);
     } catch (error) {
@@ -149,11 +156,12 @@ export class AccountsService {
     return inserted.inserted;
   }
 
-  async get(workspaceId: string, accountId: string, log?: Logger): Promise<AccountRecord> {
+  /** `log` makes the call's logger, asked for only if the account is pending (most reads log nothing). */
+  async get(workspaceId: string, accountId: string, log?: () => Logger): Promise<AccountRecord> {
     const account = await this.deps.store.getAccount(workspaceId, accountId);
     if (account) return account;
     // A pending account id: the gateway may have finished it while no replica was listening.
-    const reconciled = log ? await this.checkpoints.reconcile(workspaceId, accountId, log) : undefined;
+    const reconciled = log ? await this.checkpoints.reconcile(workspaceId, accountId, log()) : undefined;
     if (!reconciled) throw notFound(accountId);
     return reconciled;
   }

@@ -1,9 +1,9 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { ulid } from "ulid";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
+import { newId } from "../../ids.ts";
 import type { AccountRecord, IntentRecord, Store } from "../../store/store.ts";
 import type { Variant, VariantCase } from "../connectors/connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthState, type CheckpointInfo, type InteractiveCall, type InteractiveConnector } from "../connectors/interactive.ts";
@@ -88,14 +88,14 @@ export class CheckpointFlow implements MonitorHost {
     const variant = request.variant;
     const info = variantInfo[variant.case];
     const openedAt = this.now();
-    const intentId = `int_${ulid()}`;
+    const intentId = newId("int_");
     const state: InteractiveIntentState = { flow: "interactive", variant: variant.case, key: intentId, version: 0, seq: 0, checkpoint: null };
     const intent: IntentRecord = {
       id: intentId,
       workspaceId: scope.workspaceId,
       provider: info.provider,
-      identityKey: identityKeyOf(variant, ulid),
-      accountId: `acc_${ulid()}`,
+      identityKey: identityKeyOf(variant, newId),
+      accountId: newId("acc_"),
       status: "OPEN",
       createdAt: openedAt,
       updatedAt: openedAt,

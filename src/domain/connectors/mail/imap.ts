@@ -1,4 +1,3 @@
-import { ImapFlow } from "imapflow";
 import { ImapEncryption } from "../../../../gen/postpress/accounts/v1/variants_pb.js";
 import { bounded, type CheckContext, type Login, type Security } from "./check.ts";
 import { toMailError, type Endpoint } from "./errors.ts";
@@ -17,6 +16,8 @@ export function imapSecurity(encryption: ImapEncryption, port: number): Security
 
 /** Connects, secures, logs in, lists the mailboxes and logs out; the socket is closed when it settles. */
 export async function checkImap(endpoint: Endpoint, security: Security, login: Login, ctx: CheckContext): Promise<void> {
+  // Loaded on the first mail connect: imapflow costs ~80 ms and ~30 MB, which no other call needs.
+  const { ImapFlow } = await import("imapflow");
   const client = new ImapFlow({
     host: endpoint.host,
     port: endpoint.port,

@@ -1,10 +1,11 @@
+import type { SecureContext } from "node:tls";
 import type { Connector } from "../connector.ts";
 import type { CheckContext } from "./check.ts";
 import type { Endpoint } from "./errors.ts";
 import { mailIdentity, normaliseHost } from "./identity.ts";
 import { checkImap, imapSecurity } from "./imap.ts";
 import { checkSmtp, smtpSecurity } from "./smtp.ts";
-import { createTrustStore } from "./tls.ts";
+import { createTrustStore, extraCertificates } from "./tls.ts";
 
 export interface MailConnectorConfig {
   /** CA certificates (PEM) trusted besides the system store, e.g. the contents of MAIL_EXTRA_CA_FILE. */
@@ -18,7 +19,10 @@ export interface MailConnectorConfig {
  * the first failure stops the other, and both sockets are closed before connect() settles.
  */
 export function createMailConnector(config: MailConnectorConfig = {}): Connector<"mail"> {
-  const trust = createTrustStore(config.extraCaPem);
+  // The trust store (hundreds of roots to parse, tens of ms) is built on the first mail
+  // connect; the operator's extra CAs are checked now, so a bad file still fails the start.
+  extraCertificates(config.extraCaPem);
+  let trust: SecureContext | undefined;
   const connectTimeoutMs = config.connectTimeoutMs ?? 15_000;
   return {
     variants: ["mail"],
@@ -29,6 +33,7 @@ export function createMailConnector(config: MailConnectorConfig = {}): Connector
       const smtpMode = smtpSecurity(smtp.port);
       log.debug({ imap: { ...imap, security: imapMode }, smtp: { ...smtp, security: smtpMode } }, "checking mailbox");
 
+      trust ??= createTrustStore(config.extraCaPem);
       const sibling = new AbortController();
       const ctx: CheckContext = { trust, connectTimeoutMs, deadline, stop: AbortSignal.any([signal, sibling.signal]) };
       let failure: unknown;

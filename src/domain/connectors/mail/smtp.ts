@@ -1,4 +1,4 @@
-import SMTPConnection from "nodemailer/lib/smtp-connection";
+import type SMTPConnection from "nodemailer/lib/smtp-connection";
 import { bounded, type CheckContext, type Login, type Security } from "./check.ts";
 import { mailFailure, toMailError, type Endpoint } from "./errors.ts";
 import { tlsOptions } from "./tls.ts";
@@ -13,6 +13,8 @@ export function smtpSecurity(port: number): Security {
 
 /** Connects, says EHLO, secures, authenticates and quits; the socket is closed when it settles. */
 export async function checkSmtp(endpoint: Endpoint, security: Security, login: Login, ctx: CheckContext): Promise<void> {
+  // Loaded on the first mail connect, like imapflow: no other call needs it.
+  const { default: SMTPConnection } = await import("nodemailer/lib/smtp-connection");
   const connection = new SMTPConnection({
     host: endpoint.host,
     port: endpoint.port,

@@ -21,7 +21,7 @@ export function tlsOptions(trust: SecureContext): ConnectionOptions {
  * a CA bundle it cannot read, which would turn a typo into "certificate not trusted" at
  * every connection instead of one clear error at startup.
  */
-function extraCertificates(pem: string | Buffer | undefined): string[] {
+export function extraCertificates(pem: string | Buffer | undefined): string[] {
   if (pem === undefined) return [];
   const blocks = pem.toString().match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new Error("The extra mail CA file holds no PEM certificate.");
