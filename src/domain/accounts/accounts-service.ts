@@ -3,13 +3,13 @@ import { pino, type Logger } from "pino";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
-import { newId } from "../../ids.ts";
 import type { AccountRecord, AccountStatus, AccountSummary, IntentRecord, Store } from "../../store/store.ts";
 import type { ConnectorResult, Variant } from "../connectors/connector.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
 import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
 import { CheckpointFlow, type ConnectOutcome, type WatchEvent } from "./checkpoints.ts";
-import { identityKeyOf, variantInfo } from "./variants.ts";
+import { newIntent } from "./new-intent.ts";
+import { variantInfo } from "./variants.ts";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 250;
@@ -82,23 +82,8 @@ export class AccountsService {
       if (outcome.kind === "created") return outcome.account;
       throw new AppError("action_required", { detail: "The provider asks for a checkpoint.", metadata: { accountId: outcome.accountId } });
     }
-    const info = variantInfo[variant.case];
     const openedAt = now();
-    const intent: IntentRecord = {
-      id: newId("int_"),
-      workspaceId: scope.workspaceId,
-      provider: info.provider,
-      identityKey: identityKeyOf(variant, newId),
-      accountId: newId("acc_"),
-      status: "OPEN",
-      createdAt: openedAt,
-      updatedAt: openedAt,
-      expiresAt: new Date(openedAt.getTime() + this.deps.intentTtlMs),
-      closedAt: null,
-      errorKind: null,
-      state: null,
-      secrets: null,
-    };
+    const intent = newIntent(request, scope.workspaceId, openedAt, this.deps.intentTtlMs);
     const opened = await store.openIntent(intent, openedAt, request.restart);
     if ("inProgress" in opened) {
       throw new AppError("auth_in_progress", {

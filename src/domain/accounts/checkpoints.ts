@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
-import { newId } from "../../ids.ts";
 import type { AccountRecord, IntentRecord, Store } from "../../store/store.ts";
 import type { Variant, VariantCase } from "../connectors/connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthState, type CheckpointInfo, type InteractiveCall, type InteractiveConnector } from "../connectors/interactive.ts";
@@ -12,7 +11,8 @@ import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
 import type { CallScope } from "./accounts-service.ts";
 import { IntentMonitor, type MonitorHost } from "./intent-monitor.ts";
 import { closedIntentError, errorTypeOf, failureKindOf, interactiveStateOf, isOpen, type InteractiveIntentState } from "./intent-state.ts";
-import { identityKeyOf, variantInfo } from "./variants.ts";
+import { newIntent } from "./new-intent.ts";
+import { variantInfo } from "./variants.ts";
 
 /** What ConnectAccount, SolveCheckpoint and ResendCheckpoint end in. */
 export type ConnectOutcome =
@@ -86,22 +86,11 @@ export class CheckpointFlow implements MonitorHost {
     if (this.stopped) throw shuttingDown();
     const { sealer } = this.deps;
     const variant = request.variant;
-    const info = variantInfo[variant.case];
-    const openedAt = this.now();
-    const intentId = newId("int_");
+    const base = newIntent(request, scope.workspaceId, this.now(), this.deps.intentTtlMs);
+    const intentId = base.id;
     const state: InteractiveIntentState = { flow: "interactive", variant: variant.case, key: intentId, version: 0, seq: 0, checkpoint: null };
     const intent: IntentRecord = {
-      id: intentId,
-      workspaceId: scope.workspaceId,
-      provider: info.provider,
-      identityKey: identityKeyOf(variant, newId),
-      accountId: newId("acc_"),
-      status: "OPEN",
-      createdAt: openedAt,
-      updatedAt: openedAt,
-      expiresAt: new Date(openedAt.getTime() + this.deps.intentTtlMs),
-      closedAt: null,
-      errorKind: null,
+      ...base,
       state: { ...state },
       // Whichever replica creates the account needs the request: sealed under the intent's id
       // (key rotation re-seals intents under the same context), re-sealed under the account's.
