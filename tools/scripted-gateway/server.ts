@@ -5,7 +5,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { CheckpointType, type ConnectAccountRequest } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import type { ConnectAccountRequest } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import {
   AuthenticationEventKind,
   AuthenticationStateSchema,
@@ -17,6 +17,7 @@ import {
 } from "../../gen/postpress/gateway/v1/gateway_pb.js";
 import type { AuthEventKind, AuthState } from "../../src/domain/connectors/interactive.ts";
 import { catalogue } from "../../src/errors/catalogue.ts";
+import { checkpointToProto } from "../../src/rpc/checkpoints.ts";
 import { GatewayFault, ScriptEngine, type ScriptOptions, type Session, type SessionEvent } from "./engine.ts";
 
 export interface ScriptedGatewayOptions extends Partial<ScriptOptions> {
@@ -227,21 +228,11 @@ const statuses: Record<AuthState["status"], AuthenticationStatus> = {
 function stateToProto(source: Session | AuthState, intentId?: string): AuthenticationState {
   const state = "state" in source ? source.state : source;
   const id = "state" in source ? source.intentId : (intentId ?? "");
-  const c = state.checkpoint;
   return create(AuthenticationStateSchema, {
     intentId: id,
     status: statuses[state.status],
     version: BigInt(state.version),
-    checkpoint: c
-      ? {
-          type: CheckpointType[c.type],
-          qrCode: c.qrCode ?? "",
-          pairingCode: c.pairingCode ?? "",
-          captchaData: c.captchaData ?? "",
-          codeSentTo: c.codeSentTo ?? "",
-          expireTime: c.expiresAt ? timestampFromDate(new Date(c.expiresAt)) : undefined,
-        }
-      : undefined,
+    checkpoint: state.checkpoint ? checkpointToProto(state.checkpoint) : undefined,
     identity: state.identity,
     errorType: state.errorKind ? catalogue[state.errorKind].type : "",
     details: state.details ?? {},

@@ -1,15 +1,13 @@
-import { clone, toBinary } from "@bufbuild/protobuf";
 import { pino, type Logger } from "pino";
-import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
-import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
+import type { ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import type { Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { AccountRecord, AccountStatus, AccountSummary, IntentRecord, Store } from "../../store/store.ts";
 import type { ConnectorResult, Variant } from "../connectors/connector.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
-import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
 import { CheckpointFlow, type ConnectOutcome, type WatchEvent } from "./checkpoints.ts";
+import { connectedAccount } from "./connected-account.ts";
 import { newIntent } from "./new-intent.ts";
-import { variantInfo } from "./variants.ts";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 250;
@@ -116,19 +114,7 @@ export class AccountsService {
   private async persist(request: ConnectAccountRequest & { variant: Variant }, intent: IntentRecord, result: ConnectorResult): Promise<AccountRecord> {
     const { store, sealer, now } = this.deps;
     const at = now();
-    const record: AccountRecord = {
-      id: intent.accountId,
-      workspaceId: intent.workspaceId,
-      provider: intent.provider,
-      authMethod: variantInfo[request.variant.case].authMethod,
-      identity: result.identity,
-      status: "CONNECTED",
-      options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(result.details ? { connection: result.details } : {}) },
-      secrets: sealer.seal(toBinary(ConnectAccountRequestSchema, withUpdatedSecrets(request, result.updatedSecrets)), sealingAad(intent.workspaceId, intent.accountId)),
-      accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
-      createdAt: at,
-      updatedAt: at,
-    };
+    const record = connectedAccount(intent, request, result, sealer, at);
     const inserted = await store.insertAccount(record, intent.id, at);
     if ("duplicateOf" in inserted) {
       throw new AppError("already_exists", { metadata: { accountId: inserted.duplicateOf } });
@@ -194,16 +180,6 @@ export class AccountsService {
     if (!account) throw notFound(accountId);
     return account;
   }
-}
-
-function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
-  if (!updated) return request;
-  const copy = clone(ConnectAccountRequestSchema, request);
-  const value = copy.variant.value as Record<string, unknown> | undefined;
-  for (const [field, secret] of Object.entries(updated)) {
-    if (value && typeof value[field] === "string") value[field] = secret;
-  }
-  return copy;
 }
 
 /** Another workspace's account and a missing one answer alike. */

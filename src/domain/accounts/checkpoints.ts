@@ -7,12 +7,11 @@ import type { AccountRecord, IntentRecord, Store } from "../../store/store.ts";
 import type { Variant, VariantCase } from "../connectors/connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthState, type CheckpointInfo, type InteractiveCall, type InteractiveConnector } from "../connectors/interactive.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
-import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
 import type { CallScope } from "./accounts-service.ts";
 import { IntentMonitor, type MonitorHost } from "./intent-monitor.ts";
 import { closedIntentError, errorTypeOf, failureKindOf, interactiveStateOf, isOpen, type InteractiveIntentState } from "./intent-state.ts";
+import { connectedAccount } from "./connected-account.ts";
 import { newIntent } from "./new-intent.ts";
-import { variantInfo } from "./variants.ts";
 
 /** What ConnectAccount, SolveCheckpoint and ResendCheckpoint end in. */
 export type ConnectOutcome =
@@ -367,19 +366,7 @@ export class CheckpointFlow implements MonitorHost {
     // The provider's "connected" is a fact: it beats our own expiry as long as nobody ended the intent.
     if (intent.expiresAt.getTime() <= now.getTime()) await store.updateOpenIntent(intent.id, { expiresAt: new Date(now.getTime() + LATE_OUTCOME_GRACE_MS) });
     now = this.now();
-    const record: AccountRecord = {
-      id: intent.accountId,
-      workspaceId: intent.workspaceId,
-      provider: intent.provider,
-      authMethod: variantInfo[state.variant].authMethod,
-      identity: reported.identity!,
-      status: "CONNECTED",
-      options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(reported.details ? { connection: reported.details } : {}) },
-      secrets: sealer.seal(toBinary(ConnectAccountRequestSchema, request), sealingAad(intent.workspaceId, intent.accountId)),
-      accessTokenExpiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const record = connectedAccount(intent, request, { identity: reported.identity!, details: reported.details }, sealer, now);
     const inserted = await store.insertAccount(record, intent.id, now);
     if ("inserted" in inserted) {
       this.touch(intent.id);

@@ -1,0 +1,37 @@
+import { clone, toBinary } from "@bufbuild/protobuf";
+import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
+import type { AccountRecord, IntentRecord } from "../../store/store.ts";
+import type { ConnectorResult, Variant } from "../connectors/connector.ts";
+import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
+import { variantInfo } from "./variants.ts";
+
+/**
+ * The account an intent turns into once the provider said who it is: non-secret options in
+ * clear, the whole request (with any secret the connector renewed) sealed under the account's id.
+ */
+export function connectedAccount(intent: IntentRecord, request: ConnectAccountRequest & { variant: Variant }, result: ConnectorResult, sealer: Sealer, at: Date): AccountRecord {
+  return {
+    id: intent.accountId,
+    workspaceId: intent.workspaceId,
+    provider: intent.provider,
+    authMethod: variantInfo[request.variant.case].authMethod,
+    identity: result.identity,
+    status: "CONNECTED",
+    options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(result.details ? { connection: result.details } : {}) },
+    secrets: sealer.seal(toBinary(ConnectAccountRequestSchema, withUpdatedSecrets(request, result.updatedSecrets)), sealingAad(intent.workspaceId, intent.accountId)),
+    accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
+  if (!updated) return request;
+  const copy = clone(ConnectAccountRequestSchema, request);
+  const value = copy.variant.value as Record<string, unknown> | undefined;
+  for (const [field, secret] of Object.entries(updated)) {
+    if (value && typeof value[field] === "string") value[field] = secret;
+  }
+  return copy;
+}
