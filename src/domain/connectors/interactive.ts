@@ -12,7 +12,8 @@ import type { VariantCase } from "./connector.ts";
  * cancel, read it.
  *
  * States are plain JSON-safe data: they are stored in the intent (intents.state) as they are.
- * None holds a secret: codes typed by the person go in, never come back.
+ * None holds a secret (codes typed by the person go in, never come back) except `session` on
+ * CONNECTED, which the engine seals with the account and strips before storing the state.
  */
 
 /** What the provider asks for (the API's CheckpointType without its prefix). */
@@ -43,6 +44,16 @@ export interface AuthState {
   errorKind?: ErrorKind;
   /** CONNECTED: non-secret facts to keep with the account. */
   details?: Record<string, string>;
+  /** CONNECTED, from a driver: the provider session the login ended with. A secret: sealed with the account, never kept in the intent, an event, a log or a response. */
+  session?: ProviderSession;
+}
+
+/** A driver's lasting credential (Baileys auth state, a GramJS StringSession, session cookies). */
+export interface ProviderSession {
+  /** What `data` is, versioned, e.g. "baileys-auth/v1", "gramjs-string-session/v1", "cookies/v1". */
+  format: string;
+  /** The serialized material. */
+  data: string;
 }
 
 export type AuthEventKind = "SNAPSHOT" | "CHECKPOINT" | "CHECKPOINT_REFRESHED" | "CONNECTED" | "FAILED" | "CANCELED" | "EXPIRED";
