@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
+import { parseNetworks, type Network } from "./net/address-policy.ts";
 
 export interface Config {
   host: string;
@@ -20,6 +21,8 @@ export interface Config {
   intentPollMs: number;
   /** How long an API key read from the store is trusted: a revocation (CLI, another replica) takes effect here within it. 0: every call reads it. */
   apiKeyCacheMs: number;
+  /** PROVIDER_ALLOWED_NETWORKS: internal networks provider connections may reach anyway (e.g. a mail server on the LAN). */
+  providerAllowedNetworks: Network[];
   env: Record<string, string | undefined>;
 }
 
@@ -39,6 +42,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gateways: gatewayEndpoints(env),
     intentPollMs: positiveInt(env, "INTENT_POLL_MS", 300),
     apiKeyCacheMs: nonNegativeInt(env, "API_KEY_CACHE_MS", DEFAULT_API_KEY_CACHE_MS),
+    providerAllowedNetworks: parseNetworks(env.PROVIDER_ALLOWED_NETWORKS ?? "", "PROVIDER_ALLOWED_NETWORKS"),
     env,
   };
 }

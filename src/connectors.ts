@@ -6,14 +6,17 @@ import { createMailConnector } from "./domain/connectors/mail/index.ts";
 import { oauthConfigFromEnv } from "./domain/connectors/oauth/config.ts";
 import { createOutlookConnector } from "./domain/connectors/outlook/outlook-connector.ts";
 import type { AnyConnector } from "./domain/connectors/registry.ts";
+import { createTargetGuard } from "./net/target-guard.ts";
 
 /** The connectors the server runs with, configured from the environment. */
 export function productionConnectors(config: Config): AnyConnector[] {
   const oauth = oauthConfigFromEnv(config.env);
+  // One policy for every host a connector dials: mail servers named by callers, provider APIs named by the operator.
+  const guard = createTargetGuard({ allowed: config.providerAllowedNetworks });
   return [
-    createMailConnector(mailConfigFromEnv(config.env)),
-    createGoogleConnector(oauth),
-    createOutlookConnector(oauth),
+    createMailConnector({ ...mailConfigFromEnv(config.env), guard }),
+    createGoogleConnector(oauth, guard),
+    createOutlookConnector(oauth, guard),
     // Providers whose login runs in a provider-session worker: one gateway each, when configured.
     ...gatewayConnectors(config.gateways),
   ];

@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, getCACertificates, type ConnectionOptions, type SecureContext } from "node:tls";
+import type { DialTarget } from "../../../net/target-guard.ts";
 
 /**
  * The certificates a mail server may chain to: Node's default store, the operating
@@ -11,9 +12,12 @@ export function createTrustStore(extraCaPem?: string | Buffer): SecureContext {
   return createSecureContext({ ca: [...roots, ...extraCertificates(extraCaPem)] });
 }
 
-/** TLS options for both libraries: verify against the trust store, never skip verification. */
-export function tlsOptions(trust: SecureContext): ConnectionOptions {
-  return { secureContext: trust, rejectUnauthorized: true, minVersion: "TLSv1.2" };
+/**
+ * TLS options for both libraries: verify against the trust store, never skip verification,
+ * and verify (and send as SNI) the name the caller gave, though the checked address is dialled.
+ */
+export function tlsOptions(trust: SecureContext, target: DialTarget): ConnectionOptions {
+  return { secureContext: trust, rejectUnauthorized: true, minVersion: "TLSv1.2", ...(target.servername ? { servername: target.servername } : {}) };
 }
 
 /**
