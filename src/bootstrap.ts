@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
@@ -14,6 +14,13 @@ export async function bootstrapEmbedded(store: Store, dataDir: string, log: Logg
   await createWorkspace(store, "default");
   const { token, record } = await createApiKey(store, "default", "bootstrap");
   const path = join(dataDir, "api-key");
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "w" });
+  const fd = openSync(path, "w", 0o600);
+  try {
+    // The mode only applies to a new file: one left over from an earlier store is tightened before the key goes in.
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
   log.info({ path, keyId: record.id, workspace: "default" }, "created workspace 'default' and wrote its first API key to a file");
 }

@@ -209,7 +209,8 @@ function toServiceError(error: ConnectError): Partial<grpc.StatusObject> & Error
   return Object.assign(new Error(error.rawMessage), { code: error.code as number, details: error.rawMessage, metadata });
 }
 
+/** A key sent more than once comes back joined with ", ", as HTTP/1.1 joins it, so the pipeline sees the repetition. */
 function metadataValue(metadata: grpc.Metadata, name: string): string | undefined {
-  const value = metadata.get(name)[0];
-  return typeof value === "string" ? value : undefined;
+  const values = metadata.get(name).filter((value) => typeof value === "string");
+  return values.length > 0 ? values.join(", ") : undefined;
 }

@@ -16,7 +16,8 @@ const H2_PREFACE = "PRI * HTTP/2.0";
  * connection say which server gets it.
  */
 export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void): HttpServer {
-  const h1 = http.createServer(handler);
+  // Duplicated headers are joined rather than dropped, so a second authorization header is seen (and refused).
+  const h1 = http.createServer({ joinDuplicateHeaders: true }, handler);
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
