@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
@@ -86,6 +87,19 @@ describe("a credential header sent twice is refused, like a doubled x-api-key", 
   it("over HTTP/2: x-api-key twice", async () => {
     expect(await http2Call({ "x-api-key": server.apiKey })).toMatchObject({ status: 200 });
     expect(await http2Call({ "x-api-key": [server.apiKey, server.apiKey] })).toMatchObject(refusal);
+  });
+
+  it("over HTTP/2: authorization twice, which node:http2 alone would reduce to the first (sent with curl: Node's client refuses to)", async () => {
+    const curl = (...headers: string[]) =>
+      new Promise<{ code?: string; message?: string }>((resolve, reject) =>
+        execFile("curl", ["-s", "--http2-prior-knowledge", "-H", "content-type: application/json", ...headers.flatMap((h) => ["-H", h]), "-d", "{}", `${server.httpUrl}${LIST_PATH}`], (error, stdout) =>
+          error ? reject(error) : resolve(JSON.parse(stdout) as { code?: string; message?: string }),
+        ),
+      );
+    expect(await curl(`authorization: Bearer ${server.apiKey}`)).not.toHaveProperty("code");
+    const twice = await curl(`authorization: Bearer ${server.apiKey}`, `authorization: Bearer ${server.otherApiKey}`);
+    expect(twice).toMatchObject({ code: "unauthenticated" });
+    expect(twice.message).toContain("The authorization header was sent more than once.");
   });
 
   it("over native gRPC: x-api-key twice", async () => {
