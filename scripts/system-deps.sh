@@ -15,8 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "installing system packages: ${missing[*]}" >&2
-apt-get update -qq >/dev/null
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+bash "$(dirname "$0")/apt-install.sh" "${missing[@]}" >/dev/null
 
 # The tests start their own Dovecot instances; a system one started by the package would
 # only hold ports 143/993 (and make the port-993 test skip).
