@@ -15,7 +15,9 @@ let revokedKey: string;
 let alphaId: string;
 let betaId: string;
 beforeAll(async () => {
-  server = await startTestServer({ connectors: [scriptedConnector(["twitter"])] });
+  // Revocation is checked on the very next call: no API-key cache (production trusts a key
+  // API_KEY_CACHE_MS, 5 s by default; test/unit/authenticator.test.ts covers the cache).
+  server = await startTestServer({ connectors: [scriptedConnector(["twitter"])], env: { API_KEY_CACHE_MS: "0" } });
   const created = await createApiKey(server.store, "alpha", "to-revoke");
   revokedKey = created.token;
   alphaId = created.record.workspaceId;
