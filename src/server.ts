@@ -70,6 +70,8 @@ export function build(config: Pick<Config, "intents" | "auth">, deps: ServerDeps
       accounts.stop();
       grpcTransport.health.setStatus("", "NOT_SERVING");
       for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
+      // Health watchers have just been told NOT_SERVING; their open streams must not hold the drain.
+      grpcTransport.health.endWatches();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();
