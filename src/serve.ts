@@ -18,6 +18,7 @@ try {
   const ports = await server.listen(config.listen);
   log.info(
     {
+      pid: process.pid,
       host: config.listen.host,
       ...ports,
       store: store.kind,

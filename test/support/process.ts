@@ -59,17 +59,20 @@ export interface ServiceProcess {
 }
 
 export interface StartOptions {
+  /** What to run instead of `node src/main.ts`, e.g. the README's `npm start`. */
+  command?: [string, ...string[]];
   dataDir?: string;
   env?: Record<string, string>;
   /** How long to wait for "serving gRPC and Connect". */
   readyTimeoutMs?: number;
 }
 
-/** Spawns `node src/main.ts` on free ports and waits until it logs that it serves. */
+/** Spawns `node src/main.ts` (or `options.command`) on free ports and waits until it logs that it serves. */
 export async function startServiceProcess(options: StartOptions = {}): Promise<ServiceProcess> {
   const dataDir = options.dataDir ?? tempDataDir();
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(NODE_BIN, ["--disable-warning=ExperimentalWarning", "src/main.ts"], {
+  const [file, ...args] = options.command ?? [NODE_BIN, "--disable-warning=ExperimentalWarning", "src/main.ts"];
+  const child = spawn(file, args, {
     cwd: REPO_ROOT,
     env: childEnv({ DATA_DIR: dataDir, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: "127.0.0.1", LOG_LEVEL: "info", ...options.env }),
     stdio: ["ignore", "pipe", "pipe"],
