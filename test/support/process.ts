@@ -4,6 +4,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { schema } from "../../src/config.ts";
+import { settingsOf } from "../../src/config/tree.ts";
 
 /** The real service as a subprocess: `node src/main.ts` (and the CLI) with the pinned Node. */
 
@@ -30,7 +32,7 @@ export function tempDataDir(): string {
 /** The environment a subprocess gets: ours, less anything that would point it elsewhere. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["DATABASE_URL", "NODE_ENV", "SEALING_KEYS", "SEALING_ACTIVE_KEY", "GRPC_PORT", "HTTP_PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
+  for (const name of [...settingsOf(schema).map((s) => s.env), "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
     delete env[name];
   }
   return { ...env, ...extra };
@@ -157,10 +159,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node src/cli.ts <args>` (what `npm run cli -- <args>` runs) against a data directory. */
+/** Runs `node src/cli.ts <args>` (what `npm run -s cli -- <args>` runs) against a data directory. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runToExit([NODE_BIN, "--disable-warning=ExperimentalWarning", "src/cli.ts", ...args], env);
+}
+
+/** Runs the server, `node src/main.ts <args>`, until it exits by itself (--help, a refused setting). */
+export function runMain(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runToExit([NODE_BIN, "--disable-warning=ExperimentalWarning", "src/main.ts", ...args], env);
+}
+
+/** Runs a command in the repository with the test's environment (less what would point it elsewhere) until it exits. */
+export function runToExit([file, ...args]: [string, ...string[]], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE_BIN, ["--disable-warning=ExperimentalWarning", "src/cli.ts", ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
