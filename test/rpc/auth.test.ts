@@ -106,6 +106,20 @@ describe("revocation", () => {
   });
 });
 
+describe("a test server runs with production's defaults", () => {
+  it("API_KEY_CACHE_MS unset: a revoked key read moments ago is still trusted (the 5 s cache is on)", async () => {
+    const plain = await startTestServer();
+    try {
+      expect((await callRpc(plain, "grpc", listAccounts, {}, { apiKey: plain.apiKey })).ok).toBe(true);
+      expect(await plain.store.revokeApiKey(keyIdOf(plain.apiKey), new Date())).toBe(true);
+      // Well within 5 s of the read above, however busy the machine: the cached key answers.
+      expect((await callRpc(plain, "grpc", listAccounts, {}, { apiKey: plain.apiKey })).ok).toBe(true);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 function keyIdOf(token: string): string {
   return `key_${token.split("_")[1]}`;
 }
