@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { schema } from "../../src/config.ts";
 import { settingsOf } from "../../src/config/tree.ts";
-import { NODE_BIN, REPO_ROOT, runMain, tempDataDir } from "../support/process.ts";
+import { NODE_BIN, REPO_ROOT, runMain, startServiceProcess, tempDataDir } from "../support/process.ts";
 
 /**
  * The server's configuration as an operator meets it: a refused value is one JSON fatal line
@@ -123,5 +123,19 @@ describe("LOG_FORMAT=pretty", () => {
     expect(lines.find((l) => l.includes("serving gRPC and Connect"))).toMatch(/^\[[^\]]+\] INFO \(\d+\): serving gRPC and Connect$/);
     expect(lines.some((l) => l.startsWith("{"))).toBe(false);
     expect(stdout).toMatch(/\] INFO: stopped$/m);
+  });
+});
+
+describe("the start-up line", () => {
+  it("says which connectors and gateways this replica runs with", async () => {
+    const service = await startServiceProcess({ dataDir: unusedDataDir(), env: { GATEWAY_URL_WHATSAPP: "127.0.0.1:50061", GOOGLE_CLIENT_ID: "gid", GOOGLE_CLIENT_SECRET: "gsecret-planted" } });
+    try {
+      const line = service.logs().find((l) => l.msg === "serving gRPC and Connect")!;
+      expect(line).toMatchObject({ connectors: ["mail", "googleOauth", "outlook"], gateways: { WHATSAPP: "127.0.0.1:50061" }, oauthRefresh: { google: true, microsoft: false }, store: "sqlite" });
+      expect(service.stdout.join("\n")).not.toContain("gsecret-planted");
+    } finally {
+      service.child.kill("SIGTERM");
+      await service.exited;
+    }
   });
 });
