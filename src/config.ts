@@ -12,6 +12,9 @@ import { readTree, type Parsed, type Problem } from "./config/tree.ts";
  * nothing else reads process.env. Adding a setting is one entry here (its `--help` line,
  * its error message and its type in Config follow from it).
  */
+/** The web drivers append the provider's own paths to these origins. */
+const HTTPS_BASE = { accepted: "an https:// URL", parse: url(["https:"], { base: true }) };
+
 export const schema = {
   listen: {
     host: setting({ env: "HOST", default: "127.0.0.1", doc: "bind address of both ports", accepted: "a host name or IP address", parse: (v) => v }),
@@ -103,9 +106,24 @@ export const schema = {
     requestTimeoutMs: setting({ env: "OAUTH_REQUEST_TIMEOUT_MS", default: "10000", doc: "longest wait for one Google or Microsoft call (the request deadline applies too)", ...POSITIVE_MS }),
     maxResponseBytes: setting({ env: "OAUTH_MAX_RESPONSE_BYTES", default: "1048576", doc: "larger provider answers are refused", accepted: "a whole number of bytes (at least 1024)", parse: integer(1024) }),
   },
+  webDrivers: {
+    linkedinBaseUrl: setting({ env: "LINKEDIN_BASE_URL", default: "https://www.linkedin.com", doc: "LinkedIn's web origin (login, Voyager, challenges)", ...HTTPS_BASE }),
+    instagramBaseUrl: setting({ env: "INSTAGRAM_BASE_URL", default: "https://i.instagram.com", doc: "Instagram's private API origin", ...HTTPS_BASE }),
+    facebookBaseUrl: setting({ env: "FACEBOOK_BASE_URL", default: "https://www.facebook.com", doc: "Facebook's web origin (the messages page of Messenger sessions)", ...HTTPS_BASE }),
+    facebookGraphBaseUrl: setting({ env: "FACEBOOK_GRAPH_BASE_URL", default: "https://b-graph.facebook.com", doc: "Facebook's app login origin (/auth/login)", ...HTTPS_BASE }),
+    twitterApiBaseUrl: setting({ env: "TWITTER_API_BASE_URL", default: "https://api.x.com", doc: "X's API origin", ...HTTPS_BASE }),
+    twitterWebBaseUrl: setting({ env: "TWITTER_WEB_BASE_URL", default: "https://x.com", doc: "X's web origin", ...HTTPS_BASE }),
+    extraCaPem: setting({ env: "DRIVERS_EXTRA_CA_FILE", doc: "extra CAs the web drivers trust (a TLS-inspecting egress, tests)", accepted: "a readable PEM file of CA certificates", parse: (path) => pemFile(path, "drivers") }),
+    requestTimeoutMs: setting({ env: "DRIVERS_REQUEST_TIMEOUT_MS", default: "20000", doc: "per request of a web driver: connect (proxy handshake included), TLS, answer", ...POSITIVE_MS }),
+    checkpointTtlMs: setting({ env: "DRIVERS_CHECKPOINT_TTL_MS", default: "300000", doc: "how long a web driver's checkpoint waits for the person before the login is EXPIRED", ...POSITIVE_MS }),
+    approvalPollMs: setting({ env: "DRIVERS_APPROVAL_POLL_MS", default: "3000", doc: "how often an approval in the provider's app is polled", ...POSITIVE_MS }),
+    twitterFlowStepDelayMs: setting({ env: "TWITTER_FLOW_STEP_DELAY_MS", default: "1500", doc: "pause between X login-flow steps (X flags instant answers as suspicious, error 399)", ...NON_NEGATIVE_MS }),
+  },
 };
 
 export type Config = Parsed<typeof schema>;
+/** Where the web drivers find each provider (tests point them at local servers), and their bounds. */
+export type WebDriversConfig = Config["webDrivers"];
 
 /** Rules between settings, checked once every setting has parsed. */
 const crossChecks: ((c: Config) => Problem | undefined)[] = [
@@ -156,7 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config;
 }
 
-function pemFile(path: string): Buffer {
+function pemFile(path: string, label = "mail"): Buffer {
   let pem: Buffer;
   try {
     pem = readFileSync(path);
@@ -164,7 +182,7 @@ function pemFile(path: string): Buffer {
     throw new Invalid(`cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    extraCertificates(pem);
+    extraCertificates(pem, label);
   } catch (e) {
     throw new Invalid((e as Error).message.replace(/\.$/, ""));
   }
