@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import type { WebDriversConfig } from "../config.ts";
+import type { ProviderDriver } from "./driver.ts";
+import { instagramBasicDriver } from "./instagram/basic-driver.ts";
+import { instagramCookieDriver } from "./instagram/cookie-driver.ts";
+import { linkedinBasicDriver } from "./linkedin/basic-driver.ts";
+import { linkedinCookieDriver } from "./linkedin/cookie-driver.ts";
+import { messengerBasicDriver } from "./messenger/basic-driver.ts";
+import { messengerSessionDriver } from "./messenger/session-driver.ts";
+import { twitterDriver } from "./twitter/driver.ts";
+import { webDriverEnv } from "./web-env.ts";
+
+/**
+ * The web drivers, one per variant: LinkedIn, Instagram and Messenger (cookie and
+ * password), and X. A host registers them all; each reads its provider's base URL, the
+ * extra CA and the bounds from the configuration.
+ */
+export type WebDriver = ProviderDriver<"linkedinCookie"> | ProviderDriver<"linkedinBasic"> | ProviderDriver<"instagramCookie"> | ProviderDriver<"instagramBasic"> | ProviderDriver<"messengerSession"> | ProviderDriver<"messengerBasic"> | ProviderDriver<"twitter">;
+
+export function webDrivers(config: WebDriversConfig): WebDriver[] {
+  const env = webDriverEnv(config, config.extraCaFile ? readFileSync(config.extraCaFile) : undefined);
+  return [
+    linkedinCookieDriver(env),
+    linkedinBasicDriver(env),
+    instagramCookieDriver(env),
+    instagramBasicDriver(env),
+    messengerSessionDriver(env),
+    messengerBasicDriver(env),
+    twitterDriver(env),
+  ];
+}
