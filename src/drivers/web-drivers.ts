@@ -15,9 +15,7 @@ import { webDriverEnv } from "./web-env.ts";
  * password), and X. A host registers them all; each reads its provider's base URL, the
  * extra CA and the bounds from the configuration.
  */
-export type WebDriver = ProviderDriver<"linkedinCookie"> | ProviderDriver<"linkedinBasic"> | ProviderDriver<"instagramCookie"> | ProviderDriver<"instagramBasic"> | ProviderDriver<"messengerSession"> | ProviderDriver<"messengerBasic"> | ProviderDriver<"twitter">;
-
-export function webDrivers(config: WebDriversConfig): WebDriver[] {
+export function webDrivers(config: WebDriversConfig): ProviderDriver[] {
   const env = webDriverEnv(config, config.extraCaFile ? readFileSync(config.extraCaFile) : undefined);
   return [
     linkedinCookieDriver(env),
