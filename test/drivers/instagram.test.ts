@@ -145,4 +145,12 @@ describe("instagram_basic", () => {
     await e.until("CHECKPOINT");
     expect((await settled(e)).status).toBe("EXPIRED");
   });
+
+  it("the sessionid and the password of one user name the same identity (one account)", async () => {
+    const u = user();
+    const byCookie = await settled(drive(instagramCookieDriver(env), create(InstagramCookieAuthSchema, { sessionid: fake.sessionFor(u.username) })));
+    const byPassword = await settled(drive(instagramBasicDriver(env), basic(u.username)));
+    expect(byCookie.identity?.providerUserId).toBe(String(u.pk));
+    expect(byPassword.identity).toEqual(byCookie.identity);
+  });
 });

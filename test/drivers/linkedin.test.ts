@@ -246,4 +246,12 @@ describe("linkedin_basic", () => {
     await e.until("CHECKPOINT");
     expect((await settled(e)).status).toBe("EXPIRED");
   });
+
+  it("the cookie and the password of one member name the same identity (one account)", async () => {
+    const m = member();
+    const byCookie = await settled(drive(linkedinCookieDriver(env), create(LinkedinCookieAuthSchema, { accessToken: fake.cookieFor(m.email) })));
+    const byPassword = await settled(drive(linkedinBasicDriver(env), basic(m.email)));
+    expect(byCookie.identity?.providerUserId).toBe(String(m.memberId));
+    expect(byPassword.identity).toEqual(byCookie.identity);
+  });
 });

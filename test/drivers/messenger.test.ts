@@ -136,4 +136,12 @@ describe("messenger_basic", () => {
     await e.until("CHECKPOINT");
     expect((await settled(e)).status).toBe("EXPIRED");
   });
+
+  it("the browser session and the password of one user name the same identity (one account)", async () => {
+    const u = user();
+    const bySession = await settled(drive(messengerSessionDriver(env), sessionOf(fake.cookiesFor(u.email))));
+    const byPassword = await settled(drive(messengerBasicDriver(env), basic(u.email)));
+    expect(bySession.identity?.providerUserId).toBe(u.uid);
+    expect(byPassword.identity).toEqual(bySession.identity);
+  });
 });

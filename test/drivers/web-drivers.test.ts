@@ -9,6 +9,10 @@ import { linkedinCookieDriver } from "../../src/drivers/linkedin/cookie-driver.t
 import { webDrivers } from "../../src/drivers/web-drivers.ts";
 import { createDriverLab, drive, settled, type DriverLab } from "../support/drivers/drive.ts";
 import { startFakeHttps } from "../support/drivers/fake-https.ts";
+import { startFakeLinkedin } from "../support/drivers/fake-linkedin.ts";
+import { startConnectProxy } from "../support/proxy/connect-proxy.ts";
+import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
+import { ProxyProtocol, ProxySchema } from "../../gen/postpress/accounts/v1/options_pb.js";
 
 let lab: DriverLab;
 beforeAll(async () => {
@@ -40,6 +44,24 @@ describe("the web drivers", () => {
       expect(await settled(drive(linkedinCookieDriver(env), create(LinkedinCookieAuthSchema, { accessToken: "x" })))).toMatchObject({ status: "FAILED", errorKind: "request_timeout" });
     } finally {
       await slow.close();
+    }
+  });
+
+  it("a provider named by host name: the SOCKS5 proxy resolves it (domain address type), the CONNECT proxy gets host:port", async () => {
+    const fake = await startFakeLinkedin(lab.pki.server);
+    const socks = await startSocks5Proxy();
+    const connect = await startConnectProxy();
+    try {
+      const port = new URL(fake.url).port;
+      const env = lab.env({ LINKEDIN_BASE_URL: `https://localhost:${port}` });
+      fake.addMember({ email: "h@example.com", password: "p", memberId: 7, firstName: "H", lastName: "N", publicIdentifier: "h" });
+      for (const [proxy, protocol] of [[socks, ProxyProtocol.SOCKS5], [connect, ProxyProtocol.HTTP]] as const) {
+        const d = drive(linkedinCookieDriver(env), create(LinkedinCookieAuthSchema, { accessToken: fake.cookieFor("h@example.com"), proxy: create(ProxySchema, { protocol, host: proxy.host, port: proxy.port }) }));
+        expect(await settled(d)).toMatchObject({ status: "CONNECTED", identity: { providerUserId: "7" } });
+        expect(proxy.tunnels).toContain(`localhost:${port}`);
+      }
+    } finally {
+      await Promise.all([fake.close(), socks.close(), connect.close()]);
     }
   });
 });

@@ -64,10 +64,6 @@ export class WebSession {
     this.dispatcher = proxyAgentFor(options.proxy, { trust: client.trust, connectTimeoutMs: client.requestTimeoutMs });
   }
 
-  get provider(): string {
-    return this.options.provider;
-  }
-
   /** One request with the session's cookies; redirects are answered, not followed (a login reads them). */
   async send(request: WebRequest): Promise<WebAnswer> {
     const headers: Record<string, string> = { "user-agent": this.options.userAgent, ...this.options.headers, ...request.headers };
