@@ -106,8 +106,14 @@ export function startLogin(input: DriverInput, flow: LoginFlow, settings: Runtim
       raise(checkpoint.info);
       for (;;) {
         await sleep(settings.approvalPollMs, undefined, { signal: controller.signal });
-        const value = await checkpoint.poll();
-        if (value !== undefined) return value;
+        try {
+          const value = await checkpoint.poll();
+          if (value !== undefined) return value;
+        } catch (e) {
+          // A slow or briefly unreachable provider does not end the wait; its verdicts do.
+          if (!(isAppError(e) && e.entry.retryable) || controller.signal.aborted) throw e;
+          input.log.info({ kind: e.kind }, "approval poll failed, polling on");
+        }
       }
     },
     onEnd(release) {
@@ -141,19 +147,21 @@ export function startLogin(input: DriverInput, flow: LoginFlow, settings: Runtim
       if (pending.busy) throw new AppError("auth_in_progress", { detail: "A code for this checkpoint is being checked." });
       signal.throwIfAborted();
       pending.busy = true;
-      try {
-        const value = await pending.checkpoint.attempt(code);
+      // Hands the outcome to the waiting flow and answers the state it leads to.
+      const carryOn = (hand: () => void): Promise<AuthState> => {
+        if (finalStatuses.has(state.status)) return Promise.resolve(state);
         const next = nextChange();
         open = undefined;
-        pending.resolve(value);
-        return await next;
+        hand();
+        return next;
+      };
+      try {
+        const value = await pending.checkpoint.attempt(code);
+        return await carryOn(() => pending.resolve(value));
       } catch (e) {
         // A wrong code, or a failure worth retrying (timeout, proxy), leaves the checkpoint open.
         if (isAppError(e) && (e.kind === "invalid_checkpoint_code" || e.entry.retryable) && open === pending) throw e;
-        const next = nextChange();
-        open = undefined;
-        pending.reject(e);
-        return await next;
+        return await carryOn(() => pending.reject(e));
       } finally {
         pending.busy = false;
       }
