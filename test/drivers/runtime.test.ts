@@ -100,15 +100,15 @@ describe("the login runtime", () => {
     let released = false;
     let aborted: AbortSignal | undefined;
     const d = run(
-        async (context) => {
-          aborted = context.signal;
-          context.onEnd(async () => {
-            released = true;
-          });
-          await context.askCode({ info: { type: "OTP" }, attempt: async () => true });
-          return outcome;
-        },
-        { checkpointTtlMs: 100, approvalPollMs: 10 },
+      async (context) => {
+        aborted = context.signal;
+        context.onEnd(async () => {
+          released = true;
+        });
+        await context.askCode({ info: { type: "OTP" }, attempt: async () => true });
+        return outcome;
+      },
+      { checkpointTtlMs: 100, approvalPollMs: 10 },
     );
     const cp = await d.until("CHECKPOINT");
     expect(Date.parse(cp.checkpoint!.expiresAt!) - Date.now()).toBeLessThanOrEqual(100);
