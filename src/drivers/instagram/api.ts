@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { AppError } from "../../errors/app-error.ts";
 import { field, stringField } from "../../domain/connectors/oauth/json.ts";
 import type { ProviderIdentity } from "../../store/store.ts";
 import { parseJson, type WebAnswer, type WebSession } from "../http/client.ts";
+import { stableUuid } from "../login/stable-id.ts";
 
 /**
  * Instagram's private mobile API as instagram-private-api speaks it: the Android app's
@@ -30,9 +30,7 @@ export interface InstagramDevice {
 }
 
 export function deviceFor(username: string): InstagramDevice {
-  const hash = (salt: string) => createHash("sha256").update(`${salt}:${username.toLowerCase()}`).digest("hex");
-  const uuid = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  return { deviceId: `android-${hash("device").slice(0, 16)}`, uuid: uuid(hash("uuid")), phoneId: uuid(hash("phone")) };
+  return { deviceId: `android-${stableUuid("instagram-device", username).replace(/-/g, "").slice(0, 16)}`, uuid: stableUuid("instagram-uuid", username), phoneId: stableUuid("instagram-phone", username) };
 }
 
 export function signedForm(data: Record<string, string>): Record<string, string> {

@@ -6,7 +6,7 @@ import { startLogin } from "../login/runtime.ts";
 import { providerSession } from "../login/session.ts";
 import { openSession, type WebDriverEnv } from "../web-env.ts";
 import { passChallenge } from "./challenge.ts";
-import { checkRecruiterContract, DEFAULT_LINKEDIN_USER_AGENT, ensureCsrfCookie, LINKEDIN, readMember, unexpected } from "./voyager.ts";
+import { authRequestHeaders, checkRecruiterContract, DEFAULT_LINKEDIN_USER_AGENT, ensureCsrfCookie, LINKEDIN, readMember, unexpected } from "./voyager.ts";
 
 /**
  * linkedin_basic: LinkedIn's own login endpoint as tomquirk/linkedin-api uses it
@@ -27,7 +27,7 @@ export function linkedinBasicDriver(env: WebDriverEnv): ProviderDriver<"linkedin
           const jsession = await ensureCsrfCookie(session, base);
           const answer = await session.send({
             url: `${base}/uas/authenticate`,
-            headers: { "x-li-user-agent": "LIAuthLibrary:0.0.3 com.linkedin.android:4.1.881 Asus_ASUS_Z01QD:android_9", "x-user-language": "en", "x-user-locale": "en_US" },
+            headers: authRequestHeaders,
             form: { session_key: v.username, session_password: v.password, JSESSIONID: jsession },
           });
           const body = parseJson(answer);

@@ -13,10 +13,17 @@ export const LINKEDIN = "LinkedIn";
 export const DEFAULT_LINKEDIN_USER_AGENT =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
+/** What LinkedIn's own auth library sends with /uas/authenticate (tomquirk/linkedin-api `AUTH_REQUEST_HEADERS`). */
+export const authRequestHeaders: Record<string, string> = {
+  "x-li-user-agent": "LIAuthLibrary:0.0.3 com.linkedin.android:4.1.881 Asus_ASUS_Z01QD:android_9",
+  "x-user-language": "en",
+  "x-user-locale": "en_US",
+};
+
 /** Gets the JSESSIONID cookie LinkedIn wants echoed as csrf-token (tomquirk `_request_session_cookies`). */
 export async function ensureCsrfCookie(session: WebSession, baseUrl: string): Promise<string> {
   if (!session.cookies.get("JSESSIONID")) {
-    const answer = await session.send({ url: `${baseUrl}/uas/authenticate`, headers: { "x-li-user-agent": "LIAuthLibrary:0.0.3 com.linkedin.android:4.1.881 Asus_ASUS_Z01QD:android_9", "x-user-language": "en", "x-user-locale": "en_US" } });
+    const answer = await session.send({ url: `${baseUrl}/uas/authenticate`, headers: authRequestHeaders });
     if (answer.status >= 500 || answer.status === 429) throw statusError(answer, "provider_error");
   }
   const jsession = session.cookies.get("JSESSIONID");

@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { AppError } from "../../errors/app-error.ts";
 import { field, stringField } from "../../domain/connectors/oauth/json.ts";
 import type { ProviderDriver } from "../driver.ts";
 import { parseJson, type WebAnswer, type WebSession } from "../http/client.ts";
 import { startLogin, wrongCode } from "../login/runtime.ts";
 import { providerSession } from "../login/session.ts";
+import { stableUuid } from "../login/stable-id.ts";
 import { openSession, type WebDriverEnv } from "../web-env.ts";
 import { DEFAULT_MESSENGER_USER_AGENT, MESSENGER, readMessengerUser } from "./page.ts";
 
@@ -35,7 +36,7 @@ export function messengerBasicDriver(env: WebDriverEnv): ProviderDriver<"messeng
             userAgent: v.userAgent,
             defaultUserAgent: DEFAULT_MESSENGER_USER_AGENT,
           });
-          const deviceId = uuidFrom(v.username);
+          const deviceId = stableUuid("messenger-device", v.username);
           const machineId = randomUUID().replace(/-/g, "").slice(0, 24);
           const login = (form: Record<string, string>) =>
             session.send({
@@ -123,9 +124,4 @@ function loadSessionCookies(session: WebSession, body: unknown): void {
     const value = stringField(cookie, "value");
     if (name && value) session.cookies.set(name, value);
   }
-}
-
-function uuidFrom(seed: string): string {
-  const h = createHash("sha256").update(`messenger:${seed.toLowerCase()}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
