@@ -124,6 +124,7 @@ export function startLogin(input: DriverInput, flow: LoginFlow, settings: Runtim
   queueMicrotask(() => {
     flow(context).then(
       (outcome) => {
+        if (finalStatuses.has(state.status)) return;
         input.log.info({ providerUserId: outcome.identity.providerUserId }, "login connected");
         emit({ status: "CONNECTED", version: 0, identity: outcome.identity, session: outcome.session, ...(outcome.details ? { details: outcome.details } : {}) });
       },
