@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { WebDriversConfig } from "../config.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { instagramBasicDriver } from "./instagram/basic-driver.ts";
@@ -16,7 +15,7 @@ import { webDriverEnv } from "./web-env.ts";
  * extra CA and the bounds from the configuration.
  */
 export function webDrivers(config: WebDriversConfig): ProviderDriver[] {
-  const env = webDriverEnv(config, config.extraCaFile ? readFileSync(config.extraCaFile) : undefined);
+  const env = webDriverEnv(config);
   return [
     linkedinCookieDriver(env),
     linkedinBasicDriver(env),

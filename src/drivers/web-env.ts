@@ -16,10 +16,10 @@ export interface WebDriverEnv {
 /** Largest provider answer read: a profile page or a login answer is far below it. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
-export function webDriverEnv(config: WebDriversConfig, extraCaPem: string | Buffer | undefined): WebDriverEnv {
+export function webDriverEnv(config: WebDriversConfig): WebDriverEnv {
   return {
     config,
-    client: { trust: createTrustStore(extraCaPem, "drivers"), requestTimeoutMs: config.requestTimeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES },
+    client: { trust: createTrustStore(config.extraCaPem, "drivers"), requestTimeoutMs: config.requestTimeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES },
     runtime: { checkpointTtlMs: config.checkpointTtlMs, approvalPollMs: config.approvalPollMs },
   };
 }

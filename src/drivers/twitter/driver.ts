@@ -97,7 +97,7 @@ function observingFetch(session: WebSession, hosts: Record<string, string>, seen
     const url = new URL(input instanceof Request ? input.url : input);
     const base = hosts[url.hostname];
     if (!base) throw new AppError("provider_error", { detail: `X's client asked for an unexpected host.`, metadata: { provider: X, host: url.hostname.slice(0, 64) } });
-    const target = new URL(`${url.pathname}${url.search}`, base);
+    const target = new URL(`${base}${url.pathname}${url.search}`);
     const flow = url.pathname.endsWith("/onboarding/task.json");
     if (flow) seen.sentSubtask = sentSubtask(init?.body);
     const response = await session.fetch(target, init);

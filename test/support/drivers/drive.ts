@@ -76,8 +76,16 @@ export async function createDriverLab(): Promise<DriverLab> {
   return {
     pki,
     env(vars) {
-      const config = loadConfig({ DRIVERS_CHECKPOINT_TTL_MS: "60000", DRIVERS_APPROVAL_POLL_MS: "20", DRIVERS_REQUEST_TIMEOUT_MS: "5000", TWITTER_FLOW_STEP_DELAY_MS: "0", ...vars });
-      return webDriverEnv(config.webDrivers, pki.caPem);
+      // The test CA reaches the drivers the way an operator's does: DRIVERS_EXTRA_CA_FILE.
+      const config = loadConfig({
+        DRIVERS_EXTRA_CA_FILE: join(dir, "test-ca.crt"),
+        DRIVERS_CHECKPOINT_TTL_MS: "60000",
+        DRIVERS_APPROVAL_POLL_MS: "20",
+        DRIVERS_REQUEST_TIMEOUT_MS: "5000",
+        TWITTER_FLOW_STEP_DELAY_MS: "0",
+        ...vars,
+      });
+      return webDriverEnv(config.webDrivers);
     },
     close: () => rm(dir, { recursive: true, force: true }),
   };
