@@ -3,7 +3,7 @@ import { createTrustStore } from "../domain/connectors/mail/tls.ts";
 import type { DriverInput } from "./driver.ts";
 import { WebSession, type WebClientOptions } from "./http/client.ts";
 import type { LoginContext, RuntimeSettings } from "./login/runtime.ts";
-import { proxyEndpoint } from "./proxy/agent.ts";
+import { proxyEndpoint } from "./proxy/dispatcher.ts";
 import type { Proxy } from "../../gen/postpress/accounts/v1/options_pb.js";
 
 /** What every web driver is built with: the configuration, the HTTP client's bounds and the login runtime's. */

@@ -2,7 +2,7 @@ import type { SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import { fetch as undiciFetch, type Dispatcher } from "undici";
 import { AppError, isAppError } from "../../errors/app-error.ts";
-import { proxyAgentFor } from "../proxy/agent.ts";
+import { proxyDispatcherFor } from "../proxy/dispatcher.ts";
 import type { ProxyEndpoint } from "../proxy/tunnel.ts";
 import { CookieJar } from "./cookie-jar.ts";
 import { requestTimeout, transportError } from "./errors.ts";
@@ -61,7 +61,7 @@ export class WebSession {
     this.client = client;
     this.options = options;
     this.cookies = new CookieJar(options.cookies);
-    this.dispatcher = proxyAgentFor(options.proxy, { trust: client.trust, connectTimeoutMs: client.requestTimeoutMs });
+    this.dispatcher = proxyDispatcherFor(options.proxy, { trust: client.trust, connectTimeoutMs: client.requestTimeoutMs });
   }
 
   /** One request with the session's cookies; redirects are answered, not followed (a login reads them). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError, isAppError } from "../../errors/app-error.ts";
-import type { AuthState, CheckpointInfo, ProviderSession } from "../../domain/connectors/interactive.ts";
+import { FINAL_AUTH_STATUSES, type AuthState, type CheckpointInfo, type ProviderSession } from "../../domain/connectors/interactive.ts";
 import type { ProviderIdentity } from "../../store/store.ts";
 import type { DriverInput, DriverLogin } from "../driver.ts";
 
@@ -55,8 +55,6 @@ interface OpenCode {
   busy: boolean;
 }
 
-const finalStatuses = new Set(["CONNECTED", "FAILED", "CANCELED", "EXPIRED"]);
-
 export function startLogin(input: DriverInput, flow: LoginFlow, settings: RuntimeSettings): DriverLogin {
   const releases: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -69,11 +67,11 @@ export function startLogin(input: DriverInput, flow: LoginFlow, settings: Runtim
   const changeWaiters: Array<(s: AuthState) => void> = [];
 
   const emit = (next: AuthState) => {
-    if (finalStatuses.has(state.status)) return;
+    if (FINAL_AUTH_STATUSES.has(state.status)) return;
     state = next;
     input.onState(next);
     if (next.status !== "PENDING") for (const wake of changeWaiters.splice(0)) wake(next);
-    if (finalStatuses.has(next.status)) {
+    if (FINAL_AUTH_STATUSES.has(next.status)) {
       clearTimeout(expiry);
       open = undefined;
       controller.abort(new AppError("operation_canceled", { detail: `The login ended (${next.status}).` }));
@@ -124,12 +122,12 @@ export function startLogin(input: DriverInput, flow: LoginFlow, settings: Runtim
   queueMicrotask(() => {
     flow(context).then(
       (outcome) => {
-        if (finalStatuses.has(state.status)) return;
+        if (FINAL_AUTH_STATUSES.has(state.status)) return;
         input.log.info({ providerUserId: outcome.identity.providerUserId }, "login connected");
         emit({ status: "CONNECTED", version: 0, identity: outcome.identity, session: outcome.session, ...(outcome.details ? { details: outcome.details } : {}) });
       },
       (e: unknown) => {
-        if (finalStatuses.has(state.status)) return;
+        if (FINAL_AUTH_STATUSES.has(state.status)) return;
         const error = isAppError(e) ? e : new AppError("unexpected_error", { cause: e });
         // The kind and metadata are safe; a foreign error's message may quote a provider's answer, so only its name is logged.
         input.log.info({ kind: error.kind, metadata: error.metadata, ...(isAppError(e) ? {} : { errorName: e instanceof Error ? e.name : typeof e }) }, "login failed");
@@ -150,7 +148,7 @@ export function startLogin(input: DriverInput, flow: LoginFlow, settings: Runtim
       pending.busy = true;
       // Hands the outcome to the waiting flow and answers the state it leads to.
       const carryOn = (hand: () => void): Promise<AuthState> => {
-        if (finalStatuses.has(state.status)) return Promise.resolve(state);
+        if (FINAL_AUTH_STATUSES.has(state.status)) return Promise.resolve(state);
         const next = nextChange();
         open = undefined;
         hand();

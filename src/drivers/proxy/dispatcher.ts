@@ -5,7 +5,7 @@ import type { Proxy } from "../../../gen/postpress/accounts/v1/options_pb.js";
 import { ProxyProtocol } from "../../../gen/postpress/accounts/v1/options_pb.js";
 import { openTunnel, type ProxyEndpoint } from "./tunnel.ts";
 
-export interface AgentOptions {
+export interface DispatcherOptions {
   /** Roots the provider's (and an https proxy's) certificate must chain to. */
   trust: SecureContext;
   /** Bounds reaching the provider, proxy handshake included. */
@@ -13,12 +13,13 @@ export interface AgentOptions {
 }
 
 /**
- * The dispatcher every request of one login goes through: straight to the provider, or
+ * The undici dispatcher (fetch's counterpart of an http.Agent) every request of one web
+ * login goes through: straight to the provider, or
  * through the account's proxy (HTTP CONNECT in clear or over TLS, or SOCKS5) when it has
  * one. TLS to the provider is always verified against `trust`, also inside a tunnel. The
  * caller closes the agent when the login ends.
  */
-export function proxyAgentFor(proxy: ProxyEndpoint | undefined, options: AgentOptions): Dispatcher & { close(): Promise<void> } {
+export function proxyDispatcherFor(proxy: ProxyEndpoint | undefined, options: DispatcherOptions): Dispatcher & { close(): Promise<void> } {
   return new Agent({
     connect(opts, callback) {
       const port = Number(opts.port) || (opts.protocol === "https:" ? 443 : 80);
