@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ProxyProtocol, ProxySchema } from "../../gen/postpress/accounts/v1/options_pb.js";
 import { CookieJar } from "../../src/drivers/http/cookie-jar.ts";
 import { firstAttribute, firstForm } from "../../src/drivers/http/html-form.ts";
-import { proxyEndpoint } from "../../src/drivers/proxy/agent.ts";
+import { proxyEndpoint } from "../../src/drivers/proxy/dispatcher.ts";
 
 describe("the web drivers' HTTP pieces", () => {
   it("the cookie jar keeps the latest value, drops expired and deleted cookies, keeps quotes", () => {
