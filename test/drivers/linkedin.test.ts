@@ -254,4 +254,21 @@ describe("linkedin_basic", () => {
     expect(byCookie.identity?.providerUserId).toBe(String(m.memberId));
     expect(byPassword.identity).toEqual(byCookie.identity);
   });
+
+  it("the whole password login, challenge included, goes through a SOCKS5 proxy with credentials", async () => {
+    const proxy = await startSocks5Proxy({ credentials: { username: "u", password: PROXY_PASSWORD } });
+    try {
+      const m = member({ challenge: "EMAIL_PIN" });
+      const d = drive(linkedinBasicDriver(env), basic(m.email, PASSWORD, { proxy: create(ProxySchema, { protocol: ProxyProtocol.SOCKS5, host: proxy.host, port: proxy.port, username: "u", password: PROXY_PASSWORD }) }));
+      await d.until("CHECKPOINT");
+      const before = fake.requests.length;
+      expect(await d.login.solve(fake.lastPin(), AbortSignal.timeout(5000))).toMatchObject({ status: "CONNECTED", identity: { providerUserId: String(m.memberId) } });
+      expect(fake.requests.length - before).toBe(2);
+      expect(proxy.tunnels.length).toBeGreaterThanOrEqual(1);
+      expect(proxy.tunnels.every((t) => t === new URL(fake.url).host)).toBe(true);
+      expectNoSecrets(d, [PASSWORD, PROXY_PASSWORD]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
