@@ -56,7 +56,7 @@ for (const [address, prefix] of forbiddenV6) forbidden.addSubnet(address, prefix
  * Parses a comma- or space-separated list of CIDR networks ("127.0.0.0/8, ::1/128"); a bare
  * address is a network of one. Throws naming the first entry that is not one.
  */
-export function parseNetworks(text: string, name: string): Network[] {
+export function parseNetworks(text: string): Network[] {
   const entries = text.split(/[\s,]+/).filter(Boolean);
   return entries.map((entry) => {
     const [address = "", prefixText, ...rest] = entry.split("/");
@@ -65,7 +65,7 @@ export function parseNetworks(text: string, name: string): Network[] {
     const prefix = prefixText === undefined ? max : Number(prefixText);
     const validPrefix = prefixText === undefined || /^\d{1,3}$/.test(prefixText);
     if (version === 0 || rest.length > 0 || !validPrefix || prefix > max) {
-      throw new Error(`${name} must be a list of CIDR networks (e.g. 127.0.0.0/8,::1/128), got ${JSON.stringify(entry.slice(0, 64))}`);
+      throw new Error(`${JSON.stringify(entry.slice(0, 64))} is not a CIDR network`);
     }
     return { address, prefix, family: version === 6 ? "ipv6" : "ipv4" };
   });

@@ -5,4 +5,4 @@ import { createTargetGuard } from "../../src/net/target-guard.ts";
 export const LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128";
 
 /** A target guard that lets connectors reach the fake providers and mail servers on loopback. */
-export const loopbackGuard = createTargetGuard({ allowed: parseNetworks(LOOPBACK_NETWORKS, "PROVIDER_ALLOWED_NETWORKS") });
+export const loopbackGuard = createTargetGuard({ allowed: parseNetworks(LOOPBACK_NETWORKS) });

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GoogleOauthAuthSchema } from "../../../gen/postpress/accounts/v1/variants_pb.js";
 import { loadConfig } from "../../../src/config.ts";
 import { createGoogleConnector } from "../../../src/domain/connectors/google/google-connector.ts";
-import { oauthConfigFromEnv } from "../../../src/domain/connectors/oauth/config.ts";
 import { isAppError } from "../../../src/errors/app-error.ts";
 import { createAddressPolicy, parseNetworks } from "../../../src/net/address-policy.ts";
 import { createTargetGuard } from "../../../src/net/target-guard.ts";
@@ -34,27 +33,27 @@ describe("the address policy", () => {
   );
 
   it("the allow-list permits its networks, in every form that reaches them, and nothing else", () => {
-    const allowing = createAddressPolicy(parseNetworks("127.0.0.0/8, 10.1.0.0/16", "X"));
+    const allowing = createAddressPolicy(parseNetworks("127.0.0.0/8, 10.1.0.0/16"));
     for (const address of ["127.0.0.1", "127.9.9.9", "::ffff:127.0.0.1", "10.1.2.3"]) expect(allowing.permits(address), address).toBe(true);
     for (const address of ["::1", "10.2.0.1", "169.254.169.254", "192.168.0.1"]) expect(allowing.permits(address), address).toBe(false);
   });
 
   it("parses CIDR lists and names the entry it cannot read", () => {
-    expect(parseNetworks(LOOPBACK_NETWORKS, "X")).toEqual([
+    expect(parseNetworks(LOOPBACK_NETWORKS)).toEqual([
       { address: "127.0.0.0", prefix: 8, family: "ipv4" },
       { address: "::1", prefix: 128, family: "ipv6" },
     ]);
-    expect(parseNetworks("10.0.0.1 fd00::/8", "X")).toEqual([
+    expect(parseNetworks("10.0.0.1 fd00::/8")).toEqual([
       { address: "10.0.0.1", prefix: 32, family: "ipv4" },
       { address: "fd00::", prefix: 8, family: "ipv6" },
     ]);
-    expect(parseNetworks("", "X")).toEqual([]);
+    expect(parseNetworks("")).toEqual([]);
     for (const bad of ["10.0.0.0/33", "::/129", "localhost", "10.0.0.0/8/8", "10.0.0.0/-1", "10.0.0.0/"]) {
-      expect(() => parseNetworks(`127.0.0.0/8,${bad}`, "PROVIDER_ALLOWED_NETWORKS"), bad).toThrow(`PROVIDER_ALLOWED_NETWORKS must be a list of CIDR networks (e.g. 127.0.0.0/8,::1/128), got "${bad}"`);
+      expect(() => parseNetworks(`127.0.0.0/8,${bad}`), bad).toThrow(`"${bad}" is not a CIDR network`);
     }
-    expect(loadConfig({ PROVIDER_ALLOWED_NETWORKS: "127.0.0.0/8" }).providerAllowedNetworks).toEqual([{ address: "127.0.0.0", prefix: 8, family: "ipv4" }]);
-    expect(loadConfig({}).providerAllowedNetworks).toEqual([]);
-    expect(() => loadConfig({ PROVIDER_ALLOWED_NETWORKS: "intranet" })).toThrow(/PROVIDER_ALLOWED_NETWORKS/);
+    expect(loadConfig({ PROVIDER_ALLOWED_NETWORKS: "127.0.0.0/8" }).providers.allowedNetworks).toEqual([{ address: "127.0.0.0", prefix: 8, family: "ipv4" }]);
+    expect(loadConfig({}).providers.allowedNetworks).toBeUndefined();
+    expect(() => loadConfig({ PROVIDER_ALLOWED_NETWORKS: "intranet" })).toThrow('PROVIDER_ALLOWED_NETWORKS must be CIDR networks, comma- or space-separated (e.g. 127.0.0.0/8,::1/128) ("intranet" is not a CIDR network), got "intranet"');
   });
 });
 
@@ -110,7 +109,7 @@ describe("the OAuth HTTP client", () => {
 
   it("does not call a base URL inside the network unless allowed: a server fault, with the refusal as its logged cause", async () => {
     const tokens = google.addUser("anna@example.com");
-    const connector = createGoogleConnector(oauthConfigFromEnv(google.env));
+    const connector = createGoogleConnector(loadConfig(google.env).oauth);
     const { context } = requestContext();
     const error = await connector.connect({ variant: create(GoogleOauthAuthSchema, tokens), ...context }).then(
       () => undefined,
@@ -120,7 +119,7 @@ describe("the OAuth HTTP client", () => {
     expect(isAppError(error) && isAppError(error.cause) && error.cause.kind).toBe("target_not_allowed");
     expect(google.requests).toHaveLength(0);
 
-    const allowed = await createGoogleConnector(oauthConfigFromEnv(google.env), loopbackGuard).connect({ variant: create(GoogleOauthAuthSchema, tokens), ...requestContext().context });
+    const allowed = await createGoogleConnector(loadConfig(google.env).oauth, loopbackGuard).connect({ variant: create(GoogleOauthAuthSchema, tokens), ...requestContext().context });
     expect(allowed.identity.email).toBe("anna@example.com");
     expect(google.requests).toHaveLength(1);
   });
