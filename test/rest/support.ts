@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import OpenAPIBackend, { type Document } from "openapi-backend";
+import { OpenAPIBackend, type Document } from "openapi-backend";
 import { expect } from "vitest";
 
 /** What a REST call answered, as plain fetch saw it. */
