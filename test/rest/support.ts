@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import * as http from "node:http";
 import { fileURLToPath } from "node:url";
 import { OpenAPIBackend, type Document } from "openapi-backend";
 import { expect } from "vitest";
@@ -16,6 +17,11 @@ export interface RestCallOptions {
   /** Sent as X-API-KEY. */
   apiKey?: string;
   headers?: Record<string, string>;
+  /**
+   * "fetch" (default) or "node-http". The fetch standard turns any 407 answer into a network
+   * error, so the contract's one 407 (errors/proxy_auth_error) is read with node:http.
+   */
+  client?: "fetch" | "node-http";
 }
 
 /** One request over a real port with plain fetch, checked against the OpenAPI document (request and response). */
@@ -24,10 +30,25 @@ export async function rest(baseUrl: string, method: string, path: string, option
   if (options.apiKey) headers["x-api-key"] = options.apiKey;
   if (options.body !== undefined) headers["content-type"] ??= "application/json";
   const raw = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
-  const res = await fetch(baseUrl + path, { method, headers, body: raw });
+  const res = options.client === "node-http" ? await nodeHttp(baseUrl + path, method, headers, raw) : await fetch(baseUrl + path, { method, headers, body: raw });
   const text = await res.text();
-  const response = { status: res.status, contentType: res.headers.get("content-type") ?? "", headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  return response;
+  return { status: res.status, contentType: res.headers.get("content-type") ?? "", headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+async function nodeHttp(url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; headers: Headers; text(): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
+        resolve({ status: res.statusCode ?? 0, headers: h, text: async () => Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 const DOC_PATH = fileURLToPath(new URL("../../docs/openapi.json", import.meta.url));
