@@ -71,7 +71,7 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
       rpc: m.connectAccount,
       async handle({ ctx, body }) {
         const request = connectRequestFromFlat(await body());
-        await validateRequest(ConnectAccountRequestSchema, request).catch(rethrowAs(flatFieldName));
+        await withFieldNames(flatFieldName, () => validateRequest(ConnectAccountRequestSchema, request));
         return outcomeAnswer(await accounts.begin(request, scopeOf(ctx, MAX_CONNECT_MS)));
       },
     },
@@ -107,14 +107,10 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
         const status = enumQuery(query, "status", AccountStatusSchema);
         const request = create(ListAccountsRequestSchema, { pageSize: Number(limit), pageToken: query.get("cursor") ?? "", provider, status });
         const rename = (field: string) => ({ page_size: "limit", page_token: "cursor" })[field] ?? field;
-        await validateRequest(ListAccountsRequestSchema, request).catch(rethrowAs(rename));
-        const afterId = (() => {
-          try {
-            return decodePageToken(request.pageToken);
-          } catch (error) {
-            throw renameFields(error, rename);
-          }
-        })();
+        const afterId = await withFieldNames(rename, async () => {
+          await validateRequest(ListAccountsRequestSchema, request);
+          return decodePageToken(request.pageToken);
+        });
         const page = await accounts.list(callOf(ctx).caller.workspaceId, { pageSize: request.pageSize, afterId, provider: providerFilter(provider), status: statusFilter(status) });
         return { status: 200, body: { object: "AccountList", items: page.accounts.map(accountJson), cursor: encodePageToken(page.nextAfterId) || null } };
       },
@@ -197,10 +193,13 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
   }
 }
 
-function rethrowAs(rename: (field: string) => string) {
-  return (error: unknown): never => {
+/** Runs `work`, its field violations renamed from the proto's names to the ones the caller sent. */
+async function withFieldNames<T>(rename: (field: string) => string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
     throw renameFields(error, rename);
-  };
+  }
 }
 
 /** `{id}` of the path, percent-decoded; a bad escape is the contract's errors/unescaped_characters. */
@@ -216,7 +215,7 @@ function pathParams(route: Route, pathname: string): string[] {
 
 async function accountIdOf(schema: typeof GetAccountRequestSchema | typeof DeleteAccountRequestSchema, params: string[]): Promise<string> {
   const accountId = params[0] ?? "";
-  await validateRequest(schema, create(schema, { accountId })).catch(rethrowAs((field) => (field === "account_id" ? "id" : field)));
+  await withFieldNames((field) => (field === "account_id" ? "id" : field), () => validateRequest(schema, create(schema, { accountId })));
   return accountId;
 }
 

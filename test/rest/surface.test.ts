@@ -6,15 +6,18 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { AppError } from "../../src/errors/app-error.ts";
 import { MAX_PAGE_SIZE } from "../../src/domain/accounts/accounts-service.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { scriptedConnector } from "../support/test-connectors.ts";
+import { scriptedConnector, type ScriptedConnector } from "../support/test-connectors.ts";
 import { expectProblem, openApiDocument, rest, restChecked } from "./support.ts";
 
 let server: TestServer;
+let connector: ScriptedConnector;
 beforeAll(async () => {
-  server = await startTestServer({ connectors: [scriptedConnector(["twitter"])] });
+  connector = scriptedConnector(["twitter"]);
+  server = await startTestServer({ connectors: [connector] });
 });
 afterAll(() => server.close());
 
@@ -116,6 +119,25 @@ describe("get, list, delete", () => {
     expectProblem(long, 400, "errors/invalid_parameters");
     expect(long.body.invalid_params).toEqual([{ name: "id", reason: expect.any(String) }]);
     expectProblem(await rest(server.httpUrl, "GET", "/api/v1/accounts/%E0%A4%A", { apiKey: server.apiKey }), 400, "errors/unescaped_characters");
+  });
+});
+
+describe("cancellation", () => {
+  it("a caller that goes away cancels the domain call: the connector's signal aborts with request_canceled", async () => {
+    const before = connector.calls.length;
+    const controller = new AbortController();
+    const pending = fetch(`${server.httpUrl}/api/v1/accounts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": server.apiKey },
+      body: JSON.stringify(twitter("wait")),
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(connector.calls.length).toBe(before + 1), { timeout: 10_000, interval: 20 });
+    controller.abort();
+    await vi.waitFor(() => expect(connector.calls[before]!.outcome).toBe("aborted"), { timeout: 10_000, interval: 20 });
+    const reason = connector.calls[before]!.abortReason;
+    expect(reason instanceof AppError ? reason.kind : reason).toBe("request_canceled");
+    expect(await pending).toBeInstanceOf(Error);
   });
 });
 
