@@ -17,18 +17,12 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest): P
   const type = req.headers["content-type"] ?? "";
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > MAX_MESSAGE_BYTES) throw tooLarge(declared);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > MAX_MESSAGE_BYTES) throw tooLarge(size);
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
+  const bytes = await readBounded(req);
+  if (bytes.byteLength === 0) return {};
   if (!/^application\/json\s*(?:;|$)/i.test(type)) throw undecodable(`(send Content-Type: application/json, not ${JSON.stringify(type.slice(0, 64))})`);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks, size));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {
     throw undecodable("(the body is not UTF-8)", cause);
   }
@@ -40,6 +34,30 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest): P
     // JSON.parse's message quotes the text around the error, which may be a secret.
     throw undecodable("(the body is not valid JSON)", cause);
   }
+}
+
+/**
+ * The body, up to MAX_MESSAGE_BYTES (a chunked body declares no length). Past it, the rest is
+ * drained unread rather than the stream destroyed: destroying it would cut the socket the
+ * answer is written on.
+ */
+function readBounded(req: IncomingMessage | Http2ServerRequest): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= MAX_MESSAGE_BYTES) return void chunks.push(chunk);
+      req.off("data", onData);
+      req.resume();
+      reject(tooLarge(size));
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks, size)));
+    // The caller went away mid-body (after "end", the promise is settled and this is a no-op).
+    req.once("close", () => reject(new AppError("request_canceled", { detail: "The body was not sent in full." })));
+    req.once("error", () => reject(new AppError("request_canceled", { detail: "The body was not sent in full." })));
+  });
 }
 
 function undecodable(detail: string, cause?: unknown): AppError {

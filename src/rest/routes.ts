@@ -184,7 +184,11 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
     ctx.abort();
     if (failure) {
       const problem = problemOf(failure, call.requestId);
-      reply.writeHead(problem.status, { ...problem.headers, "x-request-id": call.requestId, ...(onPath.length > 0 && !route ? { allow: onPath.map((r) => r.method).join(", ") } : {}) });
+      const headers: Record<string, string> = { ...problem.headers, "x-request-id": call.requestId };
+      if (failure.kind === "not_found" && !route && onPath.length > 0) headers.allow = onPath.map((r) => r.method).join(", ");
+      // An oversized HTTP/1.1 body is drained unread; closing the connection bounds that work (HTTP/2 resets the stream itself).
+      if (failure.kind === "message_too_large" && req.httpVersionMajor === 1) headers.connection = "close";
+      reply.writeHead(problem.status, headers);
       reply.end(JSON.stringify(problem.body));
       return;
     }
@@ -233,5 +237,6 @@ function noRoute(method: string, path: string, onPath: Route[]): AppError {
     return new AppError("feature_not_implemented", { detail: "Reconnecting an account (POST /api/v1/accounts/{id}) is not served yet." });
   }
   const allowed = onPath.map((r) => r.method).join(", ");
-  return new AppError("not_found", { detail: allowed ? `(${path} answers ${allowed}, not ${method})` : `(no REST route ${path}; see ${OPENAPI_PATH})` });
+  const shown = path.slice(0, 128);
+  return new AppError("not_found", { detail: allowed ? `(${shown} answers ${allowed}, not ${method})` : `(no REST route ${shown}; see ${OPENAPI_PATH})` });
 }

@@ -55,6 +55,20 @@ describe("bodies", () => {
   it("over 4 MiB: 413 errors/message_too_large", async () => {
     expectProblem(await post(JSON.stringify({ ...twitter("big"), user_agent: "x".repeat(4 * 1024 * 1024) })), 413, "errors/message_too_large");
   });
+  it("over 4 MiB sent chunked (no content-length): 413 errors/message_too_large, answered on the same connection", async () => {
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"provider":"TWITTER"'));
+        if (sent++ < 80) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const r = await fetch(`${server.httpUrl}/api/v1/accounts`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": server.apiKey }, body, duplex: "half" } as RequestInit);
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as { type: string }).type).toBe("errors/message_too_large");
+  });
   it("nested deeper than the limit: 400 errors/undecodable_request, without parsing it", async () => {
     const r = await post(`{"provider":"TWITTER","x":${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
     expectProblem(r, 400, "errors/undecodable_request");
