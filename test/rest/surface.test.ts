@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -164,6 +165,26 @@ describe("routes", () => {
   });
   it("reconnect (POST /api/v1/accounts/{id}) is not served yet: 501 errors/feature_not_implemented", async () => {
     expectProblem(await rest(server.httpUrl, "POST", "/api/v1/accounts/acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR", { apiKey: server.apiKey, body: {} }), 501, "errors/feature_not_implemented");
+  });
+  it("over cleartext HTTP/2 (prior knowledge) too", async () => {
+    const client = http2.connect(server.httpUrl);
+    try {
+      const req = client.request({ ":method": "GET", ":path": "/api/v1/accounts/acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR", "x-api-key": server.apiKey });
+      req.end();
+      const [headers, text] = await new Promise<[http2.IncomingHttpHeaders, string]>((resolve, reject) => {
+        let headers: http2.IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        req.on("response", (h) => (headers = h));
+        req.on("data", (d: Buffer) => chunks.push(d));
+        req.on("end", () => resolve([headers, Buffer.concat(chunks).toString("utf8")]));
+        req.on("error", reject);
+      });
+      expect(headers[":status"]).toBe(404);
+      expect(headers["content-type"]).toBe("application/problem+json");
+      expect((JSON.parse(text) as { type: string }).type).toBe("errors/not_found");
+    } finally {
+      client.close();
+    }
   });
   it("Connect still answers beside REST on the same port", async () => {
     const r = await fetch(`${server.httpUrl}/postpress.accounts.v1.AccountService/ListAccounts`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": server.apiKey }, body: "{}" });
