@@ -9,11 +9,16 @@ import { CAPTCHA_ANSWER, SCRIPT_CODE } from "../../tools/scripted-gateway/engine
 import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted-gateway/server.ts";
 import { startCheckpointServer, type CheckpointServer } from "../checkpoints/support/harness.ts";
 import { login } from "../checkpoints/support/helpers.ts";
-import { scriptedConnector } from "../support/test-connectors.ts";
+import { ALL_VARIANTS, scriptedConnector } from "../support/test-connectors.ts";
+import { ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import type { VariantCase } from "../../src/domain/connectors/connector.ts";
 import { expectProblem, restChecked } from "./support.ts";
 
 let gateway: ScriptedGateway;
 let server: CheckpointServer;
+/** The test connector serves mail and the OAuth variants; the scripted gateway every provider-session one. */
+const connector = scriptedConnector(["mail", "googleOauth", "outlook"]);
+const GATEWAY_SERVED = new Set<VariantCase>(ALL_VARIANTS.filter((v) => !connector.variants.includes(v)));
 const ACCOUNT_ID = /^acc_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 beforeAll(async () => {
@@ -21,7 +26,7 @@ beforeAll(async () => {
   const all = gateway.address;
   server = await startCheckpointServer({
     gateways: { LINKEDIN: all, INSTAGRAM: all, MESSENGER: all, TWITTER: all, WHATSAPP: all, TELEGRAM: all },
-    connectors: [scriptedConnector(["mail", "googleOauth", "outlook"])],
+    connectors: [connector],
   });
 });
 afterAll(async () => {
@@ -34,21 +39,22 @@ const connect = (body: unknown, apiKey = server.apiKey) => restChecked(server.ht
 const connectInvalid = (body: unknown) => restChecked(server.httpUrl, "POST", "/api/v1/accounts", { body, apiKey: server.apiKey }, { requestValid: false });
 
 /** One request per variant, in the contract's own JSON (snake_case, the contract's enum strings). */
-function contractBodies(user: string): [string, Record<string, unknown>, "created" | "checkpoint"][] {
+function contractBodies(user: string): [string, VariantCase, Record<string, unknown>, "created" | "checkpoint"][] {
   const proxy = { protocol: "socks5", host: "proxy.example.net", port: 1080, username: "proxy-user", password: "proxy-secret" };
   const syncLimit = { chats: 500, messages: "2025-12-31T23:59:59.999Z" };
   // Cookie variants: counts only (the scripted gateway hashes their request with JSON.stringify, which a Timestamp's bigint breaks).
   const counts = { chats: 500, messages: 1000 };
   const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
   return [
-    ["1 LinkedIn basic", { provider: "LINKEDIN", username: user, password: "li-secret", sync_limit: syncLimit, proxy, user_agent: ua, recruiter_contract_id: "rc-42", country: "FR", ip: "203.0.113.7", disabled_features: ["linkedin_recruiter"] }, "created"],
-    ["2 LinkedIn cookie", { provider: "LINKEDIN", access_token: user, premium_token: "li-a", sync_limit: counts, proxy, user_agent: ua, recruiter_contract_id: "rc-42" }, "created"],
-    ["3 WhatsApp", { provider: "WHATSAPP", proxy, country: "FR" }, "checkpoint"],
-    ["4 Instagram basic", { provider: "INSTAGRAM", username: user, password: "ig-secret", sync_limit: syncLimit, proxy, user_agent: ua }, "created"],
-    ["5 Instagram cookie", { provider: "INSTAGRAM", sessionid: user, sync_limit: { chats: 20 }, user_agent: ua }, "created"],
-    ["6 Messenger basic", { provider: "MESSENGER", username: user, password: "fb-secret", sync_limit: syncLimit }, "created"],
+    ["1 LinkedIn basic", "linkedinBasic", { provider: "LINKEDIN", username: user, password: "li-secret", sync_limit: syncLimit, proxy, user_agent: ua, recruiter_contract_id: "rc-42", country: "FR", ip: "203.0.113.7", disabled_features: ["linkedin_recruiter"] }, "created"],
+    ["2 LinkedIn cookie", "linkedinCookie", { provider: "LINKEDIN", access_token: user, premium_token: "li-a", sync_limit: counts, proxy, user_agent: ua, recruiter_contract_id: "rc-42" }, "created"],
+    ["3 WhatsApp", "whatsapp", { provider: "WHATSAPP", proxy, country: "FR" }, "checkpoint"],
+    ["4 Instagram basic", "instagramBasic", { provider: "INSTAGRAM", username: user, password: "ig-secret", sync_limit: syncLimit, proxy, user_agent: ua }, "created"],
+    ["5 Instagram cookie", "instagramCookie", { provider: "INSTAGRAM", sessionid: user, sync_limit: { chats: 20 }, user_agent: ua }, "created"],
+    ["6 Messenger basic", "messengerBasic", { provider: "MESSENGER", username: user, password: "fb-secret", sync_limit: syncLimit }, "created"],
     [
       "7 Messenger session",
+      "messengerSession",
       {
         provider: "MESSENGER",
         cookies: [
@@ -64,13 +70,14 @@ function contractBodies(user: string): [string, Record<string, unknown>, "create
     ],
     [
       "8 IMAP / SMTP",
+      "mail",
       { provider: "MAIL", imap_user: user, smtp_user: user, imap_password: "imap-secret", smtp_password: "smtp-secret", imap_host: "imap.example.com", imap_port: 993, smtp_host: "smtp.example.com", smtp_port: 465, imap_encryption: "tls", sync_limit: "NO_HISTORY_SYNC" },
       "created",
     ],
-    ["9 Gmail", { provider: "GOOGLE_OAUTH", refresh_token: "r-secret", access_token: "a-secret", sync_limit: "NO_HISTORY_SYNC" }, "created"],
-    ["10 Telegram", { provider: "TELEGRAM", password: "tg-secret", sync_limit: { messages: 100 } }, "checkpoint"],
-    ["11 Outlook", { provider: "OUTLOOK", refresh_token: "r-secret", access_token: "a-secret", username: `${user}@contoso.com`, id: "00000001-1111-2222-3333-444444444444", sync_limit: "NO_HISTORY_SYNC" }, "created"],
-    ["12 X / Twitter", { provider: "TWITTER", username: user, email: "anna@acme.com", password: "x-secret" }, "created"],
+    ["9 Gmail", "googleOauth", { provider: "GOOGLE_OAUTH", refresh_token: "r-secret", access_token: "a-secret", sync_limit: "NO_HISTORY_SYNC" }, "created"],
+    ["10 Telegram", "telegram", { provider: "TELEGRAM", password: "tg-secret", sync_limit: { messages: 100 } }, "checkpoint"],
+    ["11 Outlook", "outlook", { provider: "OUTLOOK", refresh_token: "r-secret", access_token: "a-secret", username: `${user}@contoso.com`, id: "00000001-1111-2222-3333-444444444444", sync_limit: "NO_HISTORY_SYNC" }, "created"],
+    ["12 X / Twitter", "twitter", { provider: "TWITTER", username: user, email: "anna@acme.com", password: "x-secret" }, "created"],
   ];
 }
 
@@ -82,8 +89,11 @@ describe("POST /api/v1/accounts", () => {
     expect(r.body).toEqual({ object: "AccountCreated", account_id: expect.stringMatching(ACCOUNT_ID) });
   });
 
-  it.each(contractBodies(login("ok")))("variant %s reaches its connector", async (_name, body, expected) => {
+  it.each(contractBodies(login("ok")))("variant %s reaches its connector as %s", async (_name, variant, body, expected) => {
+    const [gatewayBefore, connectorBefore] = [gateway.received.length, connector.calls.length];
     const r = await connect(body);
+    const reached = gateway.received.slice(gatewayBefore).map((s) => s.request.variant.case as string).concat(connector.calls.slice(connectorBefore).map((c) => c.typeName));
+    expect(reached).toEqual([GATEWAY_SERVED.has(variant) ? variant : ConnectAccountRequestSchema.field[variant]!.message!.typeName]);
     if (expected === "created") {
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       expect(r.body).toEqual({ object: "AccountCreated", account_id: expect.stringMatching(ACCOUNT_ID) });
@@ -94,7 +104,7 @@ describe("POST /api/v1/accounts", () => {
   });
 
   it("the account is read back over REST with the options the flat body gave, in the contract's spelling", async () => {
-    const [, body] = contractBodies(login("ok"))[0]!;
+    const [, , body] = contractBodies(login("ok"))[0]!;
     const created = await connect(body);
     const r = await restChecked(server.httpUrl, "GET", `/api/v1/accounts/${created.body.account_id as string}`, { apiKey: server.apiKey });
     expect(r.status).toBe(200);

@@ -199,6 +199,17 @@ describe("the OpenAPI document", () => {
     expect(result.valid).toBe(true);
     expect(openApiDocument().openapi).toMatch(/^3\.1\./);
   });
+  it("every operation it documents is a route the server answers (without a key: 401 before anything else)", async () => {
+    const operations = Object.entries(openApiDocument().paths ?? {}).flatMap(([path, item]) =>
+      Object.entries(item ?? {}).map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace("{id}", "acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR"), open: (op as { security?: unknown[] }).security?.length === 0 })),
+    );
+    expect(operations.length).toBe(7);
+    for (const op of operations) {
+      const r = await rest(server.httpUrl, op.method, op.path, op.method === "POST" ? { body: {} } : {});
+      if (op.open) expect(r.status, `${op.method} ${op.path}`).toBe(200);
+      else expect({ op, type: r.body.type }).toEqual({ op, type: "errors/missing_api_key" });
+    }
+  });
   it("is served at /api/v1/openapi.json, byte for byte the repository's, without an API key", async () => {
     const r = await fetch(`${server.httpUrl}/api/v1/openapi.json`);
     expect(r.status).toBe(200);
