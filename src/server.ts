@@ -7,6 +7,7 @@ import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createCallPipeline } from "./rpc/call.ts";
+import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
@@ -54,7 +55,9 @@ export function build(config: Pick<Config, "intents" | "auth">, deps: ServerDeps
   const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
   const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const connect = createConnectHandler(services, pipeline, shutdown.signal);
+  const rest = createRestHandler(accounts, pipeline, shutdown.signal);
+  const http = createHttpServer((req, res) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res) : connect(req, res)));
 
   return {
     async listen(options) {
