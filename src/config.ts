@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
+import type { OtlpProtocol } from "./observability/tracing.ts";
 
 export interface Config {
   host: string;
@@ -20,10 +21,17 @@ export interface Config {
   intentPollMs: number;
   /** How long an API key read from the store is trusted: a revocation (CLI, another replica) takes effect here within it. 0: every call reads it. */
   apiKeyCacheMs: number;
+  /** The admin port of GET /metrics (Prometheus); undefined: no metrics endpoint. */
+  metricsPort: number | undefined;
+  /** How often the store is pinged: health is NOT_SERVING while it cannot be reached. */
+  healthCheckIntervalMs: number;
+  /** OTLP trace export (standard OTEL_* variables); undefined: tracing off. */
+  tracing: { protocol: OtlpProtocol } | undefined;
   env: Record<string, string | undefined>;
 }
 
 export const DEFAULT_API_KEY_CACHE_MS = 5_000;
+export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 5_000;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   return {
@@ -39,6 +47,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gateways: gatewayEndpoints(env),
     intentPollMs: positiveInt(env, "INTENT_POLL_MS", 300),
     apiKeyCacheMs: nonNegativeInt(env, "API_KEY_CACHE_MS", DEFAULT_API_KEY_CACHE_MS),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === "" ? undefined : port(env, "METRICS_PORT", 0),
+    healthCheckIntervalMs: positiveInt(env, "HEALTH_CHECK_INTERVAL_MS", DEFAULT_HEALTH_CHECK_INTERVAL_MS),
+    tracing: tracingConfig(env),
     env,
   };
 }
@@ -74,4 +85,21 @@ function gatewayEndpoints(env: Record<string, string | undefined>): Partial<Reco
     endpoints[provider] = value;
   }
   return endpoints;
+}
+
+/**
+ * Tracing is off unless asked for, the OpenTelemetry way: OTEL_TRACES_EXPORTER=otlp, or an OTLP
+ * endpoint set. OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none keep it off regardless.
+ */
+function tracingConfig(env: Record<string, string | undefined>): { protocol: OtlpProtocol } | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
+  const unsupported = exporters.filter((e) => e !== "otlp" && e !== "none");
+  if (unsupported.length > 0) throw new Error(`OTEL_TRACES_EXPORTER must be otlp or none, got ${JSON.stringify(env.OTEL_TRACES_EXPORTER)}`);
+  if (exporters.includes("none")) return undefined;
+  if (exporters.length === 0 && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT && !env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const protocol = env[name] || "http/protobuf";
+  if (protocol !== "http/protobuf" && protocol !== "http/json") throw new Error(`${name} must be http/protobuf or http/json (OTLP over gRPC is not supported), got ${JSON.stringify(protocol)}`);
+  return { protocol };
 }

@@ -1,8 +1,10 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
 import { bootstrapEmbedded } from "./bootstrap.ts";
+import packageJson from "../package.json" with { type: "json" };
 import { loadConfig } from "./config.ts";
 import { productionConnectors } from "./connectors.ts";
 import { createLogger } from "./logging.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import { openRuntime } from "./runtime.ts";
 import { build } from "./server.ts";
 
@@ -10,6 +12,12 @@ const config = loadConfig();
 const log = createLogger({ level: config.logLevel });
 
 try {
+  // Before anything else, so the first calls are traced too; the SDK is loaded only when on.
+  let tracing: Tracing | undefined;
+  if (config.tracing) {
+    const { startTracing } = await import("./observability/tracing.ts");
+    tracing = await startTracing({ ...config.tracing, serviceVersion: packageJson.version }, log);
+  }
   const { store, sealer } = await openRuntime(config, log);
   await bootstrapEmbedded(store, config.dataDir, log);
   const server = build({
@@ -20,6 +28,7 @@ try {
     intentTtlMs: config.intentTtlMs,
     intentPollMs: config.intentPollMs,
     apiKeyCacheMs: config.apiKeyCacheMs,
+    healthCheckIntervalMs: config.healthCheckIntervalMs,
   });
   const ports = await server.listen(config);
   log.info({ host: config.host, ...ports, store: store.kind }, "serving gRPC and Connect");
@@ -32,6 +41,7 @@ try {
     server
       .drain(config.drainTimeoutMs)
       .then(() => store.close())
+      .then(() => tracing?.shutdown())
       .then(() => {
         log.info("stopped");
         process.exit(0);

@@ -2,8 +2,16 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { AccountService, file_postpress_accounts_v1_account_service } from "../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Sealer } from "./crypto/sealer.ts";
+import { DEFAULT_HEALTH_CHECK_INTERVAL_MS } from "./config.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
+import { createGrpcHealth } from "./observability/grpc-health.ts";
+import { createServiceHealth } from "./observability/health.ts";
+import { createMetricsServer } from "./observability/metrics-server.ts";
+import { createMetrics } from "./observability/metrics.ts";
+import { observedConnectors } from "./observability/observed-connectors.ts";
+import { observedStore } from "./observability/observed-store.ts";
+import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createCallPipeline } from "./rpc/call.ts";
 import type { Store } from "./store/store.ts";
@@ -22,38 +30,54 @@ export interface ServerDeps {
   intentPollMs?: number;
   /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
   apiKeyCacheMs?: number;
+  /** How often the store is pinged to decide health (default DEFAULT_HEALTH_CHECK_INTERVAL_MS). */
+  healthCheckIntervalMs?: number;
   now?: () => Date;
 }
+
+/** A store ping slower than this counts as a failure (the pg pool's own connect timeout). */
+const HEALTH_PING_TIMEOUT_MS = 2_000;
 
 export interface ListenOptions {
   host: string;
   grpcPort: number;
   httpPort: number;
+  /** The admin port of GET /metrics; none when undefined. */
+  metricsPort?: number | undefined;
 }
 
 export interface Server {
-  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number }>;
-  /** Health goes NOT_SERVING, both transports stop accepting and finish in-flight calls within `graceMs`. */
+  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number; metricsPort?: number }>;
+  /** Health goes NOT_SERVING (watches end), both transports stop accepting and finish in-flight calls within `graceMs`. */
   drain(graceMs: number): Promise<void>;
 }
 
 /** Both transports around one AccountService; listens only when asked (tests use port 0). */
 export function build(deps: ServerDeps): Server {
   const shutdown = new AbortController();
+  const metrics = createMetrics();
+  const store = observedStore(deps.store, metrics);
+  const now = deps.now ?? (() => new Date());
+  const health = createServiceHealth({ ping: () => store.ping(), intervalMs: deps.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS, timeoutMs: HEALTH_PING_TIMEOUT_MS, log: deps.log });
+  health.onChange(() => metrics.storeUp(health.reason !== "store_unreachable"));
+  metrics.countOpenIntentsWith(() => (health.reason === "store_unreachable" ? Promise.resolve(undefined) : store.countOpenIntents(now()).catch(() => undefined)));
   const accounts = new AccountsService({
-    store: deps.store,
+    store,
     sealer: deps.sealer,
-    connectors: createConnectorRegistry(deps.connectors),
+    connectors: observedConnectors(createConnectorRegistry(deps.connectors), metrics),
     intentTtlMs: deps.intentTtlMs,
     log: deps.log,
     ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0 });
+  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0, metrics });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth);
+  const http = createHttpServer(withProbes(health, createConnectHandler(services, pipeline, shutdown.signal)));
+  const metricsServer = createMetricsServer(metrics, deps.log);
+  let metricsListening = false;
 
   return {
     async listen(options) {
@@ -61,14 +85,18 @@ export function build(deps: ServerDeps): Server {
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
-      return { grpcPort, httpPort };
+      health.start();
+      if (options.metricsPort === undefined) return { grpcPort, httpPort };
+      metrics.collectProcessMetrics();
+      const metricsPort = await metricsServer.listen(options.metricsPort, options.host);
+      metricsListening = true;
+      return { grpcPort, httpPort, metricsPort };
     },
     async drain(graceMs) {
       // Watches end at once (clients watch again on another replica) and intents stop being
       // followed here: their state is in the store and at the gateway, nothing is lost.
       accounts.stop();
-      grpcTransport.health.setStatus("", "NOT_SERVING");
-      for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
+      health.drain();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();
@@ -76,6 +104,8 @@ export function build(deps: ServerDeps): Server {
       }, graceMs);
       await Promise.all([grpcDone, http.close(graceMs)]);
       clearTimeout(timer);
+      // Last, so the drain itself can be watched.
+      if (metricsListening) await metricsServer.close();
     },
   };
 }
