@@ -27,7 +27,7 @@ export interface RpcTrace {
 export function startRpcTrace(method: DescMethod, transport: string, header: Header): RpcTrace {
   const parent = propagator.extract(ROOT_CONTEXT, header, headerGetter);
   const service = method.parent.typeName;
-  const span: Span = tracer.startSpan(
+  const span: Span = tracer().startSpan(
     `${service}/${method.name}`,
     {
       kind: SpanKind.SERVER,
