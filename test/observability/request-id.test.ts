@@ -32,7 +32,7 @@ describe("x-request-id response header", () => {
     });
   }
 
-  async function httpCall(contentType: string, body: BodyInit, headers: Record<string, string>) {
+  async function httpCall(contentType: string, body: string | Uint8Array, headers: Record<string, string>) {
     const res = await fetch(`${server.httpUrl}${PATH}`, { method: "POST", headers: { "content-type": contentType, ...headers }, body });
     // gRPC-Web over HTTP/1.1 sends its status in a trailer frame at the end of the body.
     const text = Buffer.from(await res.arrayBuffer()).toString("latin1");
