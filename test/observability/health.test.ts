@@ -103,7 +103,10 @@ describe("health while draining", () => {
 
   it("readiness is 503 (draining) once the drain has begun, liveness stays 200", async () => {
     const health = createServiceHealth({ ping: async () => {}, intervalMs: 60_000, timeoutMs: 1_000, log: createLogger({ level: "silent" }) });
-    const http: HttpServer = createServer(withProbes(health, (_req, res) => res.writeHead(418).end()));
+    const http: HttpServer = createServer(withProbes(health, (_req, res) => {
+      res.statusCode = 418;
+      res.end();
+    }));
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
