@@ -36,10 +36,11 @@ export function startRpcTrace(method: DescMethod, transport: string, header: Hea
     parent,
   );
   const spanContext = span.spanContext();
-  const active: Context = trace.setSpan(parent, span);
+  // A span that records nothing (tracing off) has no children to parent: no context to carry.
+  const active: Context | undefined = span.isRecording() ? trace.setSpan(parent, span) : undefined;
   return {
     traceId: isSpanContextValid(spanContext) ? spanContext.traceId : undefined,
-    inContext: (fn) => context.with(active, fn),
+    inContext: (fn) => (active ? context.with(active, fn) : fn()),
     end(code, errorType) {
       span.setAttribute("rpc.grpc.status_code", code ?? 0);
       if (errorType !== undefined) span.setAttribute("error.type", errorType);

@@ -99,9 +99,14 @@ describe("tracing", () => {
   it.each<Wire>(["grpc", "connect-json"])("OTLP/HTTP JSON over %s: the RPC span continues the caller's trace, with store and connector spans under it", async (wire) => {
     tracing = await startTracing({ protocol: "http/json", url: receiver.url, serviceVersion: "test" }, silent);
     const { traceId, parentId, header } = traceparent();
-    expectOk(await callRpc(server, wire, connectAccount, twitterRequest(uniqueLogin("traced")), { apiKey: server.apiKey, headers: header }));
+    const planted = `planted-secret-${randomBytes(6).toString("hex")}`;
+    expectOk(await callRpc(server, wire, connectAccount, twitterRequest(uniqueLogin("traced"), planted), { apiKey: server.apiKey, headers: header }));
     await tracing.shutdown();
     tracing = undefined;
+    // Spans carry names, ids and fixed attributes: never a credential nor the API key.
+    const exported = Buffer.concat(receiver.received.map((r) => r.body)).toString("utf8");
+    expect(exported).not.toContain(planted);
+    expect(exported).not.toContain(server.apiKey.slice(-20));
 
     expect(receiver.received[0]?.contentType).toBe("application/json");
     const spans = spansOf(receiver.received).filter((s) => s.traceId === traceId);
