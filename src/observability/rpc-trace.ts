@@ -21,6 +21,8 @@ export interface RpcTrace {
   readonly traceId: string | undefined;
   /** Runs `fn` with the RPC's span active, so the store and connector spans it causes are its children. */
   inContext<T>(fn: () => T): T;
+  /** The messages of a streamed answer, each produced with the RPC's span active (a generator resumes in its consumer's context). */
+  inContextEach<T>(messages: AsyncIterable<T>): AsyncIterable<T>;
   end(code: Code | undefined, errorType?: string): void;
 }
 
@@ -41,11 +43,25 @@ export function startRpcTrace(method: DescMethod, transport: string, header: Hea
   return {
     traceId: isSpanContextValid(spanContext) ? spanContext.traceId : undefined,
     inContext: (fn) => (active ? context.with(active, fn) : fn()),
+    inContextEach: (messages) => (active ? inContextEach(active, messages) : messages),
     end(code, errorType) {
       span.setAttribute("rpc.grpc.status_code", code ?? 0);
       if (errorType !== undefined) span.setAttribute("error.type", errorType);
       if (code !== undefined && SERVER_FAULTS.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
       span.end();
+    },
+  };
+}
+
+function inContextEach<T>(active: Context, messages: AsyncIterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = messages[Symbol.asyncIterator]();
+      return {
+        next: () => context.with(active, () => it.next()),
+        return: (value?: unknown) => context.with(active, () => it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined })),
+        throw: (error?: unknown) => context.with(active, () => it.throw?.(error) ?? Promise.reject(error)),
+      };
     },
   };
 }

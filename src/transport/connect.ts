@@ -80,7 +80,7 @@ function finishInterceptor(pipeline: CallPipeline): Interceptor {
         ...res,
         message: (async function* () {
           try {
-            yield* messages;
+            yield* call.trace.inContextEach(messages);
             pipeline.finish(call);
           } catch (error) {
             throw pipeline.finish(call, error);

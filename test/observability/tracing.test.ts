@@ -1,13 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
+import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Connector } from "../../src/domain/connectors/connector.ts";
 import { createLogger } from "../../src/logging.ts";
 import { startTracing, type Tracing } from "../../src/observability/tracing.ts";
 import { expectOk, twitterRequest, uniqueLogin } from "../accounts/helpers.ts";
-import { callRpc, type Wire } from "../support/clients.ts";
+import { callRpc, unaryClient, type Wire } from "../support/clients.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 const { getAccount, connectAccount } = AccountService.method;
@@ -137,6 +138,24 @@ describe("tracing", () => {
     // Protobuf carries ids as raw bytes and names as UTF-8: both are in the export as they are.
     expect(body.includes(Buffer.from(traceId, "hex"))).toBe(true);
     expect(body.includes(Buffer.from("postpress.accounts.v1.AccountService/GetAccount"))).toBe(true);
+  });
+
+  it("a streamed answer over Connect: the store work of the stream runs under the RPC span", async () => {
+    tracing = await startTracing({ protocol: "http/json", url: receiver.url, serviceVersion: "test" }, silent);
+    const { traceId, header } = traceparent();
+    const client = unaryClient(AccountService, server, "connect-binary");
+    const failure = await (async () => {
+      for await (const _ of client.watchAccount({ accountId: MISSING }, { headers: { "x-api-key": server.apiKey, ...header } }));
+    })().catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: Code.NotFound });
+    await tracing.shutdown();
+    tracing = undefined;
+
+    const spans = spansOf(receiver.received).filter((s) => s.traceId === traceId);
+    const rpc = spans.find((s) => s.name === "postpress.accounts.v1.AccountService/WatchAccount")!;
+    const children = spans.filter((s) => s.parentSpanId === rpc.spanId).map((s) => s.name);
+    // getApiKey runs before the stream; the others only once its first message is asked for.
+    expect(children.filter((name) => name.startsWith("store ") && name !== "store getApiKey")).not.toEqual([]);
   });
 
   it("a call without traceparent starts a trace of its own, logged with the RPC", async () => {
