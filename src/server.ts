@@ -6,11 +6,7 @@ import { DEFAULT_HEALTH_CHECK_INTERVAL_MS } from "./config.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { createGrpcHealth } from "./observability/grpc-health.ts";
-import { createServiceHealth } from "./observability/health.ts";
-import { createMetricsServer } from "./observability/metrics-server.ts";
-import { createMetrics } from "./observability/metrics.ts";
-import { observedConnectors } from "./observability/observed-connectors.ts";
-import { observedStore } from "./observability/observed-store.ts";
+import { createObservability } from "./observability/observability.ts";
 import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createCallPipeline } from "./rpc/call.ts";
@@ -35,9 +31,6 @@ export interface ServerDeps {
   now?: () => Date;
 }
 
-/** A store ping slower than this counts as a failure (the pg pool's own connect timeout). */
-const HEALTH_PING_TIMEOUT_MS = 2_000;
-
 export interface ListenOptions {
   host: string;
   grpcPort: number;
@@ -55,29 +48,28 @@ export interface Server {
 /** Both transports around one AccountService; listens only when asked (tests use port 0). */
 export function build(deps: ServerDeps): Server {
   const shutdown = new AbortController();
-  const metrics = createMetrics();
-  const store = observedStore(deps.store, metrics);
-  const now = deps.now ?? (() => new Date());
-  const health = createServiceHealth({ ping: () => store.ping(), intervalMs: deps.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS, timeoutMs: HEALTH_PING_TIMEOUT_MS, log: deps.log });
-  health.onChange(() => metrics.storeUp(health.reason !== "store_unreachable"));
-  metrics.countOpenIntentsWith(() => (health.reason === "store_unreachable" ? Promise.resolve(undefined) : store.countOpenIntents(now()).catch(() => undefined)));
+  const observability = createObservability({
+    store: deps.store,
+    log: deps.log,
+    healthCheckIntervalMs: deps.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+    now: deps.now ?? (() => new Date()),
+  });
+  const { store, health } = observability;
   const accounts = new AccountsService({
     store,
     sealer: deps.sealer,
-    connectors: observedConnectors(createConnectorRegistry(deps.connectors), metrics),
+    connectors: observability.observeConnectors(createConnectorRegistry(deps.connectors)),
     intentTtlMs: deps.intentTtlMs,
     log: deps.log,
     ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0, metrics });
+  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0, metrics: observability.metrics });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
   const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
   const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth);
   const http = createHttpServer(withProbes(health, createConnectHandler(services, pipeline, shutdown.signal)));
-  const metricsServer = createMetricsServer(metrics, deps.log);
-  let metricsListening = false;
 
   return {
     async listen(options) {
@@ -85,12 +77,8 @@ export function build(deps: ServerDeps): Server {
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
-      health.start();
-      if (options.metricsPort === undefined) return { grpcPort, httpPort };
-      metrics.collectProcessMetrics();
-      const metricsPort = await metricsServer.listen(options.metricsPort, options.host);
-      metricsListening = true;
-      return { grpcPort, httpPort, metricsPort };
+      const metricsPort = await observability.listen(options.metricsPort, options.host);
+      return { grpcPort, httpPort, ...(metricsPort === undefined ? {} : { metricsPort }) };
     },
     async drain(graceMs) {
       // Watches end at once (clients watch again on another replica) and intents stop being
@@ -104,8 +92,7 @@ export function build(deps: ServerDeps): Server {
       }, graceMs);
       await Promise.all([grpcDone, http.close(graceMs)]);
       clearTimeout(timer);
-      // Last, so the drain itself can be watched.
-      if (metricsListening) await metricsServer.close();
+      await observability.close();
     },
   };
 }
