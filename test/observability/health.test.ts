@@ -9,7 +9,7 @@ import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
 import { seedWorkspaces } from "../accounts/replicas.ts";
 import { startTcpProxy, type TcpProxy } from "../accounts/tcp-proxy.ts";
-import { healthCheck, healthWatch } from "../support/health-client.ts";
+import { healthCheck, watchHealth } from "../e2e/health.ts";
 import { capturedLogger } from "../support/logs.ts";
 import { PG_URL, dropSchema, uniqueSchema } from "../support/pg.ts";
 import { scrape, valueOf } from "../support/prometheus.ts";
@@ -57,7 +57,7 @@ describe("health follows the store", () => {
   it("NOT_SERVING on gRPC health and readiness while PostgreSQL is cut, SERVING again once it is back", async () => {
     expect(await healthCheck(grpcAddress)).toBe("SERVING");
     expect(await probe(`${httpUrl}/readyz`)).toEqual({ status: 200, body: { status: "SERVING" } });
-    const watch = healthWatch(grpcAddress);
+    const watch = watchHealth(grpcAddress);
     await expect.poll(() => watch.statuses, NOTICE).toEqual(["SERVING"]);
 
     proxy.cut();
@@ -86,8 +86,8 @@ describe("health follows the store", () => {
 describe("health while draining", () => {
   it("a Health/Watch stream hears NOT_SERVING and ends at once: it does not hold the drain", async () => {
     const server = await startTestServer();
-    const watch = healthWatch(server.grpcAddress);
-    const unknown = healthWatch(server.grpcAddress, "no.such.Service");
+    const watch = watchHealth(server.grpcAddress);
+    const unknown = watchHealth(server.grpcAddress, "no.such.Service");
     await expect.poll(() => [watch.statuses, unknown.statuses], NOTICE).toEqual([["SERVING"], ["SERVICE_UNKNOWN"]]);
 
     const started = performance.now();
