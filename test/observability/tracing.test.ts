@@ -1,5 +1,3 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -9,55 +7,11 @@ import { createLogger } from "../../src/logging.ts";
 import { startTracing, type Tracing } from "../../src/observability/tracing.ts";
 import { expectOk, twitterRequest, uniqueLogin } from "../accounts/helpers.ts";
 import { callRpc, unaryClient, type Wire } from "../support/clients.ts";
+import { attribute, spansOf, startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 const { getAccount, connectAccount } = AccountService.method;
 const MISSING = "acc_01HZZZZZZZZZZZZZZZZZZZZZZZ";
-
-/** What a local OTLP/HTTP receiver got: one request per export. */
-interface Received {
-  contentType: string;
-  body: Buffer;
-}
-
-/** An OTLP/HTTP receiver: a plain HTTP server on port 0 that keeps every export and answers success. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      if (req.url === "/v1/traces") received.push({ contentType: req.headers["content-type"] ?? "", body: Buffer.concat(chunks) });
-      const json = req.headers["content-type"] === "application/json";
-      res.writeHead(200, { "content-type": json ? "application/json" : "application/x-protobuf" }).end(json ? "{}" : "");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: Record<string, unknown> }[];
-}
-
-function spansOf(received: Received[]): OtlpSpan[] {
-  type Export = { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-  return received.flatMap((r) => (JSON.parse(r.body.toString("utf8")) as Export).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
-}
-
-function attribute(span: OtlpSpan, key: string): unknown {
-  const value = span.attributes.find((a) => a.key === key)?.value;
-  return value && Object.values(value)[0];
-}
 
 function traceparent() {
   const traceId = randomBytes(16).toString("hex");
@@ -69,12 +23,12 @@ let users = 0;
 const twitter: Connector = { variants: ["twitter"], connect: async () => ({ identity: { providerUserId: `tw-${++users}` } }) };
 
 describe("tracing", () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: OtlpReceiver;
   let server: TestServer;
   let tracing: Tracing | undefined;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startOtlpReceiver();
     server = await startTestServer({ connectors: [twitter] });
   });
   afterEach(async () => {
