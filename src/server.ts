@@ -73,11 +73,11 @@ export function build(deps: ServerDeps): Server {
 
   return {
     async listen(options) {
+      const metricsPort = await observability.listen(options.metricsPort, options.host);
       const grpcPort = await new Promise<number>((resolve, reject) =>
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
-      const metricsPort = await observability.listen(options.metricsPort, options.host);
       return { grpcPort, httpPort, ...(metricsPort === undefined ? {} : { metricsPort }) };
     },
     async drain(graceMs) {

@@ -22,12 +22,16 @@ export interface Metrics {
   storeUp(up: boolean): void;
   /** How the open intents gauge is read at each scrape (it asks the store: every replica sees the same intents). */
   countOpenIntentsWith(count: () => Promise<number | undefined>): void;
-  /** Adds the process metrics (CPU, memory, event loop, GC): only where they are scraped, as they keep observers running. */
-  collectProcessMetrics(): void;
 }
 
+/** What the call pipeline, the store and the connectors report to. */
+export type MetricsSink = Pick<Metrics, "rpc" | "connector" | "storeError" | "storeUp">;
+
+/** Loaded (with prom-client, slow to import) only when the metrics endpoint is on: see observability.ts. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  // The process metrics (CPU, memory, file descriptors, event loop lag, GC).
+  collectDefaultMetrics({ register: registry });
   const rpcCalls = new Counter({
     name: `${PREFIX}rpc_requests_total`,
     help: "RPCs answered, by method, transport (grpc, connect, grpc-web) and gRPC code.",
@@ -77,7 +81,6 @@ export function createMetrics(): Metrics {
       this.set(count ?? Number.NaN);
     },
   });
-  let processMetrics = false;
 
   return {
     registry,
@@ -97,11 +100,6 @@ export function createMetrics(): Metrics {
     },
     countOpenIntentsWith(count) {
       countOpenIntents = count;
-    },
-    collectProcessMetrics() {
-      if (processMetrics) return;
-      processMetrics = true;
-      collectDefaultMetrics({ register: registry });
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Connector, VariantCase } from "../domain/connectors/connector.ts";
 import type { InteractiveConnector } from "../domain/connectors/interactive.ts";
 import { isInteractive, type AnyConnector, type ConnectorRegistry } from "../domain/connectors/registry.ts";
 import { variantInfo } from "../domain/accounts/variants.ts";
-import type { Metrics } from "./metrics.ts";
+import type { MetricsSink } from "./metrics.ts";
 import { observe } from "./spans.ts";
 
 /**
@@ -10,7 +10,7 @@ import { observe } from "./spans.ts";
  * (connector_calls_total) and run under a span inside a traced call. A connector serves
  * several variants, so the wrapper is made per variant: that is where the provider is known.
  */
-export function observedConnectors(registry: ConnectorRegistry, metrics: Metrics): ConnectorRegistry {
+export function observedConnectors(registry: ConnectorRegistry, metrics: MetricsSink): ConnectorRegistry {
   const wrapped = new Map<VariantCase, AnyConnector>();
   return {
     connectorFor(variant) {
@@ -24,7 +24,7 @@ export function observedConnectors(registry: ConnectorRegistry, metrics: Metrics
   };
 }
 
-function observedConnector(connector: AnyConnector, provider: string, metrics: Metrics): AnyConnector {
+function observedConnector(connector: AnyConnector, provider: string, metrics: MetricsSink): AnyConnector {
   const timed = <T>(operation: string, fn: () => Promise<T>) =>
     observe(`connector ${operation}`, { "postpress.provider": provider, "postpress.connector.operation": operation }, fn, (outcome, seconds) =>
       metrics.connector(provider, operation, outcome, seconds),

@@ -1,5 +1,5 @@
 import type { Store } from "../store/store.ts";
-import type { Metrics } from "./metrics.ts";
+import type { MetricsSink } from "./metrics.ts";
 import { observe } from "./spans.ts";
 
 /** Outcomes that are answers, not failures of the store: a conflict on a unique key. */
@@ -9,7 +9,7 @@ const ANSWERS: ReadonlySet<string> = new Set(["ok", "already_exists"]);
  * The store, with a span around each operation inside a traced call and a count of the
  * operations that failed (store_errors_total). Same object shape, same behaviour.
  */
-export function observedStore(store: Store, metrics: Metrics): Store {
+export function observedStore(store: Store, metrics: MetricsSink): Store {
   const observed: Record<string, unknown> = { ...store };
   const system = store.kind === "postgres" ? "postgresql" : "sqlite";
   for (const [operation, original] of Object.entries(store)) {

@@ -1,16 +1,9 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { context, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { context, createTraceState, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
 import { tracer } from "./spans.ts";
 
-/**
- * Read directly rather than through the global propagator, which is a no-op until tracing is
- * on: a caller's trace id then still reaches the per-RPC log line with tracing off.
- */
-const propagator = new W3CTraceContextPropagator();
 type Header = (name: string) => string | undefined;
-const headerGetter = { get: (header: Header, key: string) => header(key), keys: () => [] };
 
 /** Codes that say the server failed, not the caller (OpenTelemetry's RPC conventions). */
 const SERVER_FAULTS: ReadonlySet<Code> = new Set([Code.Unknown, Code.DeadlineExceeded, Code.Unimplemented, Code.Internal, Code.Unavailable, Code.DataLoss]);
@@ -27,7 +20,7 @@ export interface RpcTrace {
 }
 
 export function startRpcTrace(method: DescMethod, transport: string, header: Header): RpcTrace {
-  const parent = propagator.extract(ROOT_CONTEXT, header, headerGetter);
+  const parent = callerContext(header);
   const service = method.parent.typeName;
   const span: Span = tracer().startSpan(
     `${service}/${method.name}`,
@@ -64,4 +57,23 @@ function inContextEach<T>(active: Context, messages: AsyncIterable<T>): AsyncIte
       };
     },
   };
+}
+
+/** version-traceid-parentid-flags, lowercase hex; later versions may append fields (W3C Trace Context, level 1). */
+const TRACEPARENT = /^[ \t]*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?[ \t]*$/;
+
+/**
+ * The caller's trace from its `traceparent` (and `tracestate`), as W3C Trace Context reads it.
+ * Parsed here rather than by the global propagator, a no-op until tracing is on, so a caller's
+ * trace id reaches the log line with tracing off; and rather than by @opentelemetry/core's
+ * propagator, whose import alone costs the start-up as much as grpc-js's.
+ */
+function callerContext(header: Header): Context {
+  const m = TRACEPARENT.exec(header("traceparent") ?? "");
+  // Version ff is forbidden; version 00 has exactly four fields.
+  if (!m || m[1] === "ff" || (m[1] === "00" && m[5] !== undefined)) return ROOT_CONTEXT;
+  const state = header("tracestate");
+  const spanContext = { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16) & 1, isRemote: true, ...(state ? { traceState: createTraceState(state) } : {}) };
+  // All-zero ids are invalid: such a header is ignored.
+  return isSpanContextValid(spanContext) ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
 }

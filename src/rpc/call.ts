@@ -6,7 +6,7 @@ import { AppError } from "../errors/app-error.ts";
 import { asAppError, toConnectError } from "../errors/to-wire.ts";
 import { newId } from "../ids.ts";
 import { withoutRedaction } from "../logging.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsSink } from "../observability/metrics.ts";
 import { startRpcTrace, type RpcTrace } from "../observability/rpc-trace.ts";
 import type { Store } from "../store/store.ts";
 
@@ -54,7 +54,7 @@ export interface CallPipeline {
  * `apiKeyCacheMs`: how long a key read from the store is trusted (see createAuthenticator).
  * `metrics`: where each answered call is counted (none in unit tests).
  */
-export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCacheMs: number; metrics?: Metrics }): CallPipeline {
+export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCacheMs: number; metrics?: MetricsSink }): CallPipeline {
   const authenticate = createAuthenticator(deps.store, { cacheMs: deps.apiKeyCacheMs });
   // Its fields are ours and never secret; an error's cause, which might carry anything, goes through call.log.
   const rpcLine = withoutRedaction(deps.log);
