@@ -1,8 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { Config } from "./config.ts";
 import { AccountService, file_postpress_accounts_v1_account_service } from "../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Sealer } from "./crypto/sealer.ts";
-import { DEFAULT_HEALTH_CHECK_INTERVAL_MS } from "./config.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { createGrpcHealth } from "./observability/grpc-health.ts";
@@ -15,19 +15,13 @@ import { createConnectHandler } from "./transport/connect.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
 import { createHttpServer } from "./transport/http-server.ts";
 
+/** What the server runs on besides its configuration: built by the caller, injected by tests. */
 export interface ServerDeps {
   store: Store;
   sealer: Sealer;
   /** One-shot connectors and interactive ones (provider-session gateways). */
   connectors: readonly AnyConnector[];
   log: Logger;
-  intentTtlMs: number;
-  /** How often a pending intent is re-read from the store while someone waits on it (default 300 ms). */
-  intentPollMs?: number;
-  /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
-  apiKeyCacheMs?: number;
-  /** How often the store is pinged to decide health (default DEFAULT_HEALTH_CHECK_INTERVAL_MS). */
-  healthCheckIntervalMs?: number;
   now?: () => Date;
 }
 
@@ -45,13 +39,17 @@ export interface Server {
   drain(graceMs: number): Promise<void>;
 }
 
-/** Both transports around one AccountService; listens only when asked (tests use port 0). */
-export function build(deps: ServerDeps): Server {
+/**
+ * Both transports around one AccountService; listens only when asked (tests use port 0).
+ * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
+ * a test server runs with what production runs with unless the test says otherwise.
+ */
+export function build(config: Pick<Config, "intents" | "auth" | "health">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
   const observability = createObservability({
     store: deps.store,
     log: deps.log,
-    healthCheckIntervalMs: deps.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+    healthCheckIntervalMs: config.health.checkIntervalMs,
     now: deps.now ?? (() => new Date()),
   });
   const { store, health } = observability;
@@ -59,13 +57,13 @@ export function build(deps: ServerDeps): Server {
     store,
     sealer: deps.sealer,
     connectors: observability.observeConnectors(createConnectorRegistry(deps.connectors)),
-    intentTtlMs: deps.intentTtlMs,
+    intentTtlMs: config.intents.ttlMs,
+    intentPollMs: config.intents.pollMs,
     log: deps.log,
-    ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0, metrics: observability.metrics });
+  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
   const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
   const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth);

@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logging.ts";
 import { createServiceHealth } from "../../src/observability/health.ts";
 import { withProbes } from "../../src/observability/probes.ts";
@@ -40,7 +41,7 @@ describe("health follows the store", () => {
     url.port = String(proxy.port);
     store = await openPostgresStore({ connectionString: url.toString(), schema, statementTimeoutMs: 2_000 });
     await seedWorkspaces(store);
-    server = build({ store, sealer: testSealer(), connectors: [], log: capturedLogger().log, intentTtlMs: 60_000, healthCheckIntervalMs: 100 });
+    server = build(loadConfig({ HEALTH_CHECK_INTERVAL_MS: "100" }), { store, sealer: testSealer(), connectors: [], log: capturedLogger().log });
     const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0, metricsPort: 0 });
     grpcAddress = `127.0.0.1:${ports.grpcPort}`;
     httpUrl = `http://127.0.0.1:${ports.httpPort}`;

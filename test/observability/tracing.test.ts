@@ -29,7 +29,8 @@ describe("tracing", () => {
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    server = await startTestServer({ connectors: [twitter] });
+    // Every call reads its API key (no cache), so each RPC span has its own store getApiKey span.
+    server = await startTestServer({ connectors: [twitter], env: { API_KEY_CACHE_MS: "0" } });
   });
   afterEach(async () => {
     await tracing?.shutdown();
