@@ -155,7 +155,7 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
     };
-    const call = pipeline.begin(route?.rpc.name ?? "UnknownRoute", "rest", header);
+    const call = pipeline.begin(route?.rpc ?? { name: "UnknownRoute", parent: AccountService }, "rest", header);
     const requestSignal = new AbortController();
     reply.once("close", () => {
       if (!reply.writableFinished) requestSignal.abort();
