@@ -4,6 +4,7 @@ import { KEY_ID, parseKeyring } from "./crypto/keyring.ts";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
 import { extraCertificates } from "./domain/connectors/mail/tls.ts";
 import { cidrList, hostPort, integer, Invalid, NON_NEGATIVE_MS, oneOf, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { tracingProblem, tracingSchema } from "./config/tracing.ts";
 import { readTree, type Parsed, type Problem } from "./config/tree.ts";
 
 /**
@@ -20,6 +21,7 @@ export const schema = {
     host: setting({ env: "HOST", default: "127.0.0.1", doc: "bind address of both ports", accepted: "a host name or IP address", parse: (v) => v }),
     grpcPort: setting({ env: "GRPC_PORT", default: "50051", doc: "native gRPC, reflection and grpc.health.v1", ...PORT }),
     httpPort: setting({ env: "HTTP_PORT", default: "8080", doc: "Connect (JSON and binary) and gRPC-Web, HTTP/1.1 and h2c", ...PORT }),
+    metricsPort: setting({ env: "METRICS_PORT", doc: "admin port of GET /metrics (Prometheus); unset: no metrics endpoint", ...PORT }),
   },
   store: {
     dataDir: setting({ env: "DATA_DIR", default: "./data", doc: "embedded store, development sealing key, first API key", accepted: "a directory path", parse: (v) => resolve(v) }),
@@ -80,6 +82,10 @@ export const schema = {
   auth: {
     apiKeyCacheMs: setting({ env: "API_KEY_CACHE_MS", default: "5000", doc: "how long a replica trusts an API key read from the store (a revocation takes this long)", ...NON_NEGATIVE_MS }),
   },
+  health: {
+    checkIntervalMs: setting({ env: "HEALTH_CHECK_INTERVAL_MS", default: "5000", doc: "how often the store is pinged; health (gRPC, /readyz) is NOT_SERVING while it cannot be reached", ...POSITIVE_MS }),
+  },
+  tracing: tracingSchema,
   gateways: Object.fromEntries(
     (Object.keys(GATEWAY_PROVIDERS) as GatewayProvider[]).map((provider) => [
       provider,
@@ -154,6 +160,11 @@ const crossChecks: ((c: Config) => Problem | undefined)[] = [
     c.intents.pollMs >= c.intents.ttlMs
       ? { variable: "INTENT_POLL_MS", accepted: "fewer milliseconds than INTENT_TTL_MS", message: `INTENT_POLL_MS (${c.intents.pollMs}) must be below INTENT_TTL_MS (${c.intents.ttlMs})` }
       : undefined,
+  (c) =>
+    c.listen.metricsPort !== undefined && c.listen.metricsPort !== 0 && (c.listen.metricsPort === c.listen.grpcPort || c.listen.metricsPort === c.listen.httpPort)
+      ? { variable: "METRICS_PORT", accepted: "a port other than GRPC_PORT and HTTP_PORT", message: `METRICS_PORT ${c.listen.metricsPort} is already GRPC_PORT or HTTP_PORT: metrics need a port of their own` }
+      : undefined,
+  (c) => tracingProblem(c.tracing),
   (c) => clientPair("GOOGLE", c.oauth.google),
   (c) => clientPair("MICROSOFT", c.oauth.microsoft),
   (c) =>

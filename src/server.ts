@@ -5,8 +5,12 @@ import { AccountService, file_postpress_accounts_v1_account_service } from "../g
 import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
+import { createGrpcHealth } from "./observability/grpc-health.ts";
+import { createObservability } from "./observability/observability.ts";
+import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createCallPipeline } from "./rpc/call.ts";
+import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
@@ -26,11 +30,13 @@ export interface ListenOptions {
   host: string;
   grpcPort: number;
   httpPort: number;
+  /** The admin port of GET /metrics; none when undefined. */
+  metricsPort?: number | undefined;
 }
 
 export interface Server {
-  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number }>;
-  /** Health goes NOT_SERVING, both transports stop accepting and finish in-flight calls within `graceMs`. */
+  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number; metricsPort?: number }>;
+  /** Health goes NOT_SERVING (watches end), both transports stop accepting and finish in-flight calls within `graceMs`. */
   drain(graceMs: number): Promise<void>;
 }
 
@@ -39,39 +45,47 @@ export interface Server {
  * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
  * a test server runs with what production runs with unless the test says otherwise.
  */
-export function build(config: Pick<Config, "intents" | "auth">, deps: ServerDeps): Server {
+export function build(config: Pick<Config, "intents" | "auth" | "health">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
-  const accounts = new AccountsService({
+  const observability = createObservability({
     store: deps.store,
+    log: deps.log,
+    healthCheckIntervalMs: config.health.checkIntervalMs,
+    now: deps.now ?? (() => new Date()),
+  });
+  const { store, health } = observability;
+  const accounts = new AccountsService({
+    store,
     sealer: deps.sealer,
-    connectors: createConnectorRegistry(deps.connectors),
+    connectors: observability.observeConnectors(createConnectorRegistry(deps.connectors)),
     intentTtlMs: config.intents.ttlMs,
     intentPollMs: config.intents.pollMs,
     log: deps.log,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs });
+  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth);
+  const connect = createConnectHandler(services, pipeline, shutdown.signal);
+  const rest = createRestHandler(accounts, pipeline, shutdown.signal);
+  const http = createHttpServer(withProbes(health, (req, res) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res) : connect(req, res))));
 
   return {
     async listen(options) {
+      const metricsPort = await observability.listen(options.metricsPort, options.host);
       const grpcPort = await new Promise<number>((resolve, reject) =>
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
-      return { grpcPort, httpPort };
+      return { grpcPort, httpPort, ...(metricsPort === undefined ? {} : { metricsPort }) };
     },
     async drain(graceMs) {
       // Watches end at once (clients watch again on another replica) and intents stop being
       // followed here: their state is in the store and at the gateway, nothing is lost.
       accounts.stop();
-      grpcTransport.health.setStatus("", "NOT_SERVING");
-      for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
-      // Health watchers have just been told NOT_SERVING; their open streams must not hold the drain.
-      grpcTransport.health.endWatches();
+      health.drain();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();
@@ -79,6 +93,7 @@ export function build(config: Pick<Config, "intents" | "auth">, deps: ServerDeps
       }, graceMs);
       await Promise.all([grpcDone, http.close(graceMs)]);
       clearTimeout(timer);
+      await observability.close();
     },
   };
 }
