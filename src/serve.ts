@@ -15,7 +15,7 @@ try {
   const server = build({
     store,
     sealer,
-    connectors: productionConnectors(config),
+    connectors: productionConnectors(config, log),
     log,
     intentTtlMs: config.intentTtlMs,
     intentPollMs: config.intentPollMs,

@@ -46,6 +46,8 @@ export interface AuthState {
   retryAfterMs?: number;
   /** CONNECTED: non-secret facts to keep with the account. */
   details?: Record<string, string>;
+  /** Behind a gateway: host:port of the replica holding the provider session; later calls about the intent go there. */
+  replica?: string;
   /** CONNECTED, from a driver: the provider session the login ended with. A secret: sealed with the account, never kept in the intent, an event, a log or a response. */
   session?: ProviderSession;
 }
@@ -74,6 +76,8 @@ export interface InteractiveCall {
   /** The latest the gateway may answer. */
   deadline: Date;
   log: Logger;
+  /** The gateway replica the intent's state named (AuthState.replica, kept on the intent): the call goes there. */
+  replica?: string;
 }
 
 export interface StartInput {

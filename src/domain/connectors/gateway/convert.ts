@@ -1,12 +1,25 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CheckpointType, type Checkpoint } from "../../../../gen/postpress/accounts/v1/account_service_pb.js";
-import { AuthenticationEventKind, AuthenticationStatus, type AuthenticationState, type StreamEventsResponse } from "../../../../gen/postpress/gateway/v1/gateway_pb.js";
+import {
+  AuthenticationEventKind,
+  AuthenticationStateSchema,
+  AuthenticationStatus,
+  StreamEventsResponseSchema,
+  type AuthenticationState,
+  type StreamEventsResponse,
+} from "../../../../gen/postpress/gateway/v1/gateway_pb.js";
 import { AppError } from "../../../errors/app-error.ts";
+import { catalogue } from "../../../errors/catalogue.ts";
+import { checkpointToProto } from "../../../rpc/checkpoints.ts";
 import type { AuthEvent, AuthEventKind, AuthState, AuthStatus, CheckpointInfo, CheckpointKind } from "../interactive.ts";
 import { kindOfType } from "./errors.ts";
 
 /** Bounds on what a gateway may make us store and show: its payloads are not trusted blindly. */
 const MAX_PAYLOAD_CHARS = 64 * 1024;
+/** A provider session (a Baileys auth state grows with the keys it holds) may be larger. */
+const MAX_SESSION_CHARS = 1024 * 1024;
+const REPLICA_ADDRESS = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 
 const checkpointKinds: Record<CheckpointType, CheckpointKind | undefined> = {
   [CheckpointType.UNSPECIFIED]: undefined,
@@ -72,6 +85,10 @@ export function stateFromProto(state: AuthenticationState | undefined): AuthStat
   const status = statuses[state.status];
   if (!status) throw malformed("unknown status");
   const out: AuthState = { status, version: Number(state.version) };
+  if (state.replicaAddress) {
+    if (!REPLICA_ADDRESS.test(state.replicaAddress)) throw malformed("replica_address is not host:port");
+    out.replica = state.replicaAddress;
+  }
   switch (status) {
     case "CHECKPOINT":
       if (!state.checkpoint) throw malformed("CHECKPOINT without a checkpoint");
@@ -88,11 +105,18 @@ export function stateFromProto(state: AuthenticationState | undefined): AuthStat
       };
       const details = Object.entries(state.details).filter(([k, v]) => k.length <= 64 && v.length <= 1024);
       if (details.length > 0) out.details = Object.fromEntries(details.slice(0, 32));
+      if (state.session?.data) {
+        if (state.session.data.length > MAX_SESSION_CHARS || state.session.format.length > 64) throw malformed("session too large");
+        out.session = { format: state.session.format, data: state.session.data };
+      }
       break;
     }
     case "FAILED":
       // A type we do not know is still a failure: the provider's side had a problem.
       out.errorKind = kindOfType(state.errorType) ?? "provider_error";
+      break;
+    case "EXPIRED":
+      out.errorKind = "intent_expired";
       break;
   }
   return out;
@@ -102,4 +126,33 @@ export function eventFromProto(event: StreamEventsResponse): AuthEvent {
   const kind = eventKinds[event.kind];
   if (!kind) throw malformed("event of unknown kind");
   return { kind, state: stateFromProto(event.state) };
+}
+
+const statusesToProto: Record<AuthStatus, AuthenticationStatus> = {
+  PENDING: AuthenticationStatus.PENDING,
+  CHECKPOINT: AuthenticationStatus.CHECKPOINT,
+  CONNECTED: AuthenticationStatus.CONNECTED,
+  FAILED: AuthenticationStatus.FAILED,
+  CANCELED: AuthenticationStatus.CANCELED,
+  EXPIRED: AuthenticationStatus.EXPIRED,
+};
+
+/** The gateway's side: a state as it goes on the wire (the session only on CONNECTED). */
+export function stateToProto(state: AuthState, intentId: string): AuthenticationState {
+  return create(AuthenticationStateSchema, {
+    intentId,
+    status: statusesToProto[state.status],
+    version: BigInt(state.version),
+    checkpoint: state.checkpoint ? checkpointToProto(state.checkpoint) : undefined,
+    identity: state.identity,
+    errorType: state.errorKind ? catalogue[state.errorKind].type : "",
+    details: state.details ?? {},
+    updateTime: timestampFromDate(new Date()),
+    session: state.status === "CONNECTED" && state.session ? state.session : undefined,
+    replicaAddress: state.replica ?? "",
+  });
+}
+
+export function eventToProto(event: AuthEvent, intentId: string): StreamEventsResponse {
+  return create(StreamEventsResponseSchema, { kind: AuthenticationEventKind[event.kind], state: stateToProto(event.state, intentId) });
 }
