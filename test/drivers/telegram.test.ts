@@ -114,6 +114,14 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
     expect(fake.clients[0]!.destroyed).toBe(true);
   });
 
+  it("Telegram silent (GramJS would wait for minutes): the call is bounded, request_timeout, client destroyed", async () => {
+    const fake = new FakeTelegram();
+    fake.silent = true;
+    const run = observe(createTelegramDriver({ app: APP, clientFactory: fake.factory, callTimeoutMs: 300 }), create(TelegramAuthSchema, {}));
+    expect(await run.until((s) => s.status === "FAILED")).toMatchObject({ errorKind: "request_timeout" });
+    expect(fake.clients[0]!.destroyed).toBe(true);
+  });
+
   it("cancel destroys the client and stops renewing the token", async () => {
     const fake = new FakeTelegram();
     const { run, client } = await qrShown(fake);

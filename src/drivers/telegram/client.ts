@@ -1,4 +1,5 @@
 import { Api, TelegramClient } from "telegram";
+import { AppError } from "../../errors/app-error.ts";
 import { Logger, LogLevel } from "telegram/extensions/Logger.js";
 import { StringSession } from "telegram/sessions/index.js";
 
@@ -34,3 +35,19 @@ export const gramjsClient: TelegramClientFactory = (options) =>
     autoReconnect: false,
     baseLogger: new Logger(LogLevel.NONE),
   }) as unknown as TelegramClientLike;
+
+/**
+ * Bounds one step of a login: GramJS waits on a silent network (or a half-open connection)
+ * far longer than a person waits for a QR code, and its own `timeout` option is unused.
+ */
+export async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError("request_timeout", { detail: `Telegram did not answer ${what} within ${Math.round(ms / 1000)} s.` })), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

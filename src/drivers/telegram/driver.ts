@@ -4,7 +4,7 @@ import type { AuthState } from "../../domain/connectors/interactive.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { DriverInput, DriverLogin, ProviderDriver } from "../driver.ts";
 import { LoginState } from "../login-state.ts";
-import { gramjsClient, type TelegramClientFactory, type TelegramClientLike } from "./client.ts";
+import { bounded, gramjsClient, type TelegramClientFactory, type TelegramClientLike } from "./client.ts";
 import { missingTelegramConfig, type TelegramAppConfig } from "./config.ts";
 import { rpcErrorName, telegramError } from "./errors.ts";
 import { telegramIdentity } from "./identity.ts";
@@ -18,6 +18,8 @@ export interface TelegramDriverOptions {
   clientFactory?: TelegramClientFactory;
   /** How long before a login token's expiry a new one is exported (default 5 s). */
   refreshMarginMs?: number;
+  /** How long connecting, or one call, may take (default 20 s): GramJS itself waits on a silent network for minutes. */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -84,7 +86,7 @@ class TelegramLogin implements DriverLogin {
 
   private async run(): Promise<void> {
     try {
-      await this.client.connect();
+      await bounded(this.client.connect(), this.options.callTimeoutMs ?? 20_000, "the connection");
       this.client.addEventHandler((update) => {
         if (update instanceof Api.UpdateLoginToken) void this.onScanned();
       });
@@ -94,10 +96,15 @@ class TelegramLogin implements DriverLogin {
     }
   }
 
+  /** One MTProto call, bounded. */
+  private invoke<R extends Api.AnyRequest>(request: R): Promise<R["__response"]> {
+    return bounded(this.client.invoke(request), this.options.callTimeoutMs ?? 20_000, request.className);
+  }
+
   /** Exports a login token: a QR code to show (and to renew before it expires), or, once scanned, the authorization. */
   private async exportToken(): Promise<void> {
     clearTimeout(this.refreshTimer);
-    const result = await this.client.invoke(new Api.auth.ExportLoginToken({ apiId: this.app.apiId, apiHash: this.app.apiHash, exceptIds: [] }));
+    const result = await this.invoke(new Api.auth.ExportLoginToken({ apiId: this.app.apiId, apiHash: this.app.apiHash, exceptIds: [] }));
     if (this.state.final) return;
     if (result instanceof Api.auth.LoginToken) {
       const expiresAt = new Date(result.expires * 1000);
@@ -124,7 +131,7 @@ class TelegramLogin implements DriverLogin {
     if (result instanceof Api.auth.LoginTokenMigrateTo) {
       // The account lives in another data center: move there and import the token.
       await this.client._switchDC(result.dcId);
-      await this.authorized(await this.client.invoke(new Api.auth.ImportLoginToken({ token: result.token })));
+      await this.authorized(await this.invoke(new Api.auth.ImportLoginToken({ token: result.token })));
       return;
     }
     if (result instanceof Api.auth.LoginTokenSuccess && result.authorization instanceof Api.auth.Authorization) {
@@ -151,9 +158,9 @@ class TelegramLogin implements DriverLogin {
 
   private async checkPassword(password: string): Promise<void> {
     try {
-      const srp = await this.client.invoke(new Api.account.GetPassword());
+      const srp = await this.invoke(new Api.account.GetPassword());
       const check = await computeCheck(srp, password);
-      const authorization = await this.client.invoke(new Api.auth.CheckPassword({ password: check }));
+      const authorization = await this.invoke(new Api.auth.CheckPassword({ password: check }));
       if (!(authorization instanceof Api.auth.Authorization)) throw new AppError("provider_error", { detail: "Telegram asked to sign up instead of signing in." });
       await this.connected(authorization.user);
     } catch (error) {

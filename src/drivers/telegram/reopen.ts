@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { ProviderSession } from "../../domain/connectors/interactive.ts";
 import type { ProviderIdentity } from "../../store/store.ts";
 import { AppError } from "../../errors/app-error.ts";
-import { gramjsClient, type TelegramClientFactory, type TelegramClientLike } from "./client.ts";
+import { bounded, gramjsClient, type TelegramClientFactory, type TelegramClientLike } from "./client.ts";
 import { missingTelegramConfig, type TelegramAppConfig } from "./config.ts";
 import { TELEGRAM_SESSION_FORMAT } from "./driver.ts";
 import { telegramError } from "./errors.ts";
@@ -31,8 +31,8 @@ export async function reopenTelegram(session: ProviderSession, app: TelegramAppC
   });
   aborted.catch(() => {});
   try {
-    await Promise.race([client.connect(), aborted]);
-    const [user] = await Promise.race([client.invoke(new Api.users.GetUsers({ id: [new Api.InputUserSelf()] })), aborted]);
+    await Promise.race([bounded(client.connect(), 20_000, "the connection"), aborted]);
+    const [user] = await Promise.race([bounded(client.invoke(new Api.users.GetUsers({ id: [new Api.InputUserSelf()] })), 20_000, "users.getUsers"), aborted]);
     const { identity } = telegramIdentity(user);
     input.log.debug("Telegram session reopened");
     return { identity: identity!, client, close: () => client.destroy() };

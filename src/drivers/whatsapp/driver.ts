@@ -46,7 +46,6 @@ export function openWhatsAppSocket(auth: WhatsAppAuthState, input: { log: Logger
     printQRInTerminal: false,
     markOnlineOnConnect: false,
     syncFullHistory: false,
-    shouldSyncHistoryMessage: () => false,
     // Typed as an https.Agent by Baileys; `ws` takes any http.Agent, which a proxy agent is.
     ...(input.proxy ? { agent: proxyAgentFor(input.proxy) as UserFacingSocketConfig["agent"] } : {}),
     ...(options.webSocketUrl ? { waWebSocketUrl: options.webSocketUrl } : {}),

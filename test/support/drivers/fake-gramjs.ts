@@ -76,6 +76,7 @@ export class FakeTelegramClient implements TelegramClientLike {
   async invoke<R extends Api.AnyRequest>(request: R): Promise<R["__response"]> {
     this.calls.push(request.className);
     if (this.destroyed) throw new Error("Cannot send requests while disconnected");
+    if (this.world.silent) return new Promise<never>(() => {});
     if (this.floodWaitSeconds) {
       const seconds = this.floodWaitSeconds;
       this.floodWaitSeconds = 0;
@@ -128,6 +129,8 @@ export class FakeTelegram {
   readonly clients: FakeTelegramClient[] = [];
   readonly sessions = new Map<string, FakeTelegramAccount>();
   unreachable = false;
+  /** Telegram accepts the connection and never answers a call (a half-open path). */
+  silent = false;
   /** Applied to each new client (e.g. a flood wait on its first call). */
   configure: (client: FakeTelegramClient) => void = () => {};
   scannedBy: FakeTelegramAccount | undefined;
