@@ -83,6 +83,21 @@ describe.each(HOSTS)("the server with the drivers hosted %s", (kind) => {
   });
 });
 
+describe("drain", () => {
+  it("the server's drain closes the in-process host: every pending provider socket is closed", async () => {
+    const fake = fakeBaileys();
+    const host = await startHost("in-process", [createWhatsAppDriver({ socketFactory: fake.factory })]);
+    const server = await startTestServer({ connectors: [host.connector] });
+    const connecting = rpc(server, "grpc").connect(whatsapp());
+    (await fake.next(0)).showQr();
+    expectOk(await connecting);
+    expect(host.host.pendingSessions).toBe(1);
+    await server.close();
+    expect(fake.sockets[0]!.ended).toBe(true);
+    expect(host.host.pendingSessions).toBe(0);
+  });
+});
+
 describe("the default configuration (what npm start runs)", () => {
   it("WhatsApp and Telegram run the real drivers: no network here is provider_unreachable; Telegram without its variables names them", async () => {
     const { log } = capturedLogger();
