@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ProviderGatewayService } from "../../gen/postpress/gateway/v1/gateway_pb.js";
-import { eventToProto, stateToProto } from "../domain/connectors/gateway/convert.ts";
+import { eventToProto, stateToProto } from "../domain/connectors/gateway/to-proto.ts";
 import type { AuthState, InteractiveCall, InteractiveConnector } from "../domain/connectors/interactive.ts";
 import { AppError } from "../errors/app-error.ts";
 import { asAppError, toConnectError } from "../errors/to-wire.ts";

@@ -4,7 +4,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { ConnectAccountRequest } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { ProviderGatewayService, type AuthenticationState, type StreamEventsResponse } from "../../gen/postpress/gateway/v1/gateway_pb.js";
-import { eventToProto, stateToProto } from "../../src/domain/connectors/gateway/convert.ts";
+import { eventToProto, stateToProto } from "../../src/domain/connectors/gateway/to-proto.ts";
 import type { AuthEventKind, AuthState } from "../../src/domain/connectors/interactive.ts";
 import { catalogue } from "../../src/errors/catalogue.ts";
 import { listenH2c, type H2cListener } from "../../src/gateway/h2c.ts";

@@ -40,8 +40,8 @@ export function openWhatsAppSocket(auth: WhatsAppAuthState, input: { log: Logger
   const factory = options.socketFactory ?? baileysSocket;
   const socket = factory({
     auth: auth.state,
-    // Baileys logs frames at debug and trace: only its warnings reach our log.
-    logger: input.log.child({ lib: "baileys" }, { level: "warn" }) as unknown as UserFacingSocketConfig["logger"],
+    // Baileys logs frames at debug and trace: at most its warnings reach our log (never louder than ours).
+    logger: input.log.child({ lib: "baileys" }, { level: input.log.isLevelEnabled("warn") ? "warn" : input.log.level }) as unknown as UserFacingSocketConfig["logger"],
     browser: Browsers.ubuntu("Chrome"),
     printQRInTerminal: false,
     markOnlineOnConnect: false,

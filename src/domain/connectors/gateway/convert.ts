@@ -1,17 +1,7 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { CheckpointType, type Checkpoint } from "../../../../gen/postpress/accounts/v1/account_service_pb.js";
-import {
-  AuthenticationEventKind,
-  AuthenticationStateSchema,
-  AuthenticationStatus,
-  StreamEventsResponseSchema,
-  type AuthenticationState,
-  type StreamEventsResponse,
-} from "../../../../gen/postpress/gateway/v1/gateway_pb.js";
+import { AuthenticationEventKind, AuthenticationStatus, type AuthenticationState, type StreamEventsResponse } from "../../../../gen/postpress/gateway/v1/gateway_pb.js";
 import { AppError } from "../../../errors/app-error.ts";
-import { catalogue } from "../../../errors/catalogue.ts";
-import { checkpointToProto } from "../../../rpc/checkpoints.ts";
 import type { AuthEvent, AuthEventKind, AuthState, AuthStatus, CheckpointInfo, CheckpointKind } from "../interactive.ts";
 import { kindOfType } from "./errors.ts";
 
@@ -126,33 +116,4 @@ export function eventFromProto(event: StreamEventsResponse): AuthEvent {
   const kind = eventKinds[event.kind];
   if (!kind) throw malformed("event of unknown kind");
   return { kind, state: stateFromProto(event.state) };
-}
-
-const statusesToProto: Record<AuthStatus, AuthenticationStatus> = {
-  PENDING: AuthenticationStatus.PENDING,
-  CHECKPOINT: AuthenticationStatus.CHECKPOINT,
-  CONNECTED: AuthenticationStatus.CONNECTED,
-  FAILED: AuthenticationStatus.FAILED,
-  CANCELED: AuthenticationStatus.CANCELED,
-  EXPIRED: AuthenticationStatus.EXPIRED,
-};
-
-/** The gateway's side: a state as it goes on the wire (the session only on CONNECTED). */
-export function stateToProto(state: AuthState, intentId: string): AuthenticationState {
-  return create(AuthenticationStateSchema, {
-    intentId,
-    status: statusesToProto[state.status],
-    version: BigInt(state.version),
-    checkpoint: state.checkpoint ? checkpointToProto(state.checkpoint) : undefined,
-    identity: state.identity,
-    errorType: state.errorKind ? catalogue[state.errorKind].type : "",
-    details: state.details ?? {},
-    updateTime: timestampFromDate(new Date()),
-    session: state.status === "CONNECTED" && state.session ? state.session : undefined,
-    replicaAddress: state.replica ?? "",
-  });
-}
-
-export function eventToProto(event: AuthEvent, intentId: string): StreamEventsResponse {
-  return create(StreamEventsResponseSchema, { kind: AuthenticationEventKind[event.kind], state: stateToProto(event.state, intentId) });
 }
