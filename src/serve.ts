@@ -1,28 +1,34 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
-import { bootstrapEmbedded } from "./bootstrap.ts";
+import { bootstrapFirstStart } from "./bootstrap.ts";
 import { loadConfig } from "./config.ts";
+import { configOrExit } from "./config/or-exit.ts";
 import { productionConnectors } from "./connectors.ts";
 import { createLogger } from "./logging.ts";
 import { openRuntime } from "./runtime.ts";
 import { build } from "./server.ts";
 
-const config = loadConfig();
-const log = createLogger({ level: config.logLevel });
+const config = configOrExit(() => loadConfig());
+const log = createLogger({ level: config.log.level, format: config.log.format });
 
 try {
   const { store, sealer } = await openRuntime(config, log);
-  await bootstrapEmbedded(store, config.dataDir, log);
-  const server = build({
-    store,
-    sealer,
-    connectors: productionConnectors(config, log),
-    log,
-    intentTtlMs: config.intentTtlMs,
-    intentPollMs: config.intentPollMs,
-    apiKeyCacheMs: config.apiKeyCacheMs,
-  });
-  const ports = await server.listen(config);
-  log.info({ host: config.host, ...ports, store: store.kind }, "serving gRPC and Connect");
+  await bootstrapFirstStart(store, { dataDir: config.store.dataDir, production: config.production }, log);
+  const connectors = productionConnectors(config, log);
+  const server = build(config, { store, sealer, connectors, log });
+  const ports = await server.listen(config.listen);
+  log.info(
+    {
+      pid: process.pid,
+      host: config.listen.host,
+      ...ports,
+      store: store.kind,
+      // What this replica can connect; a variant missing here answers errors/feature_not_implemented.
+      connectors: connectors.flatMap((c) => c.variants),
+      gateways: config.gateways,
+      oauthRefresh: { google: config.oauth.google.clientId !== undefined, microsoft: config.oauth.microsoft.clientId !== undefined },
+    },
+    "serving gRPC and Connect",
+  );
 
   let draining = false;
   const drain = (signal: string) => {

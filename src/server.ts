@@ -1,27 +1,25 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { Config } from "./config.ts";
 import { AccountService, file_postpress_accounts_v1_account_service } from "../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createCallPipeline } from "./rpc/call.ts";
+import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
 import { createHttpServer } from "./transport/http-server.ts";
 
+/** What the server runs on besides its configuration: built by the caller, injected by tests. */
 export interface ServerDeps {
   store: Store;
   sealer: Sealer;
   /** One-shot connectors and interactive ones (provider-session gateways). */
   connectors: readonly AnyConnector[];
   log: Logger;
-  intentTtlMs: number;
-  /** How often a pending intent is re-read from the store while someone waits on it (default 300 ms). */
-  intentPollMs?: number;
-  /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
-  apiKeyCacheMs?: number;
   now?: () => Date;
 }
 
@@ -37,23 +35,29 @@ export interface Server {
   drain(graceMs: number): Promise<void>;
 }
 
-/** Both transports around one AccountService; listens only when asked (tests use port 0). */
-export function build(deps: ServerDeps): Server {
+/**
+ * Both transports around one AccountService; listens only when asked (tests use port 0).
+ * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
+ * a test server runs with what production runs with unless the test says otherwise.
+ */
+export function build(config: Pick<Config, "intents" | "auth">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
   const accounts = new AccountsService({
     store: deps.store,
     sealer: deps.sealer,
     connectors: createConnectorRegistry(deps.connectors),
-    intentTtlMs: deps.intentTtlMs,
+    intentTtlMs: config.intents.ttlMs,
+    intentPollMs: config.intents.pollMs,
     log: deps.log,
-    ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0 });
+  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
   const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const connect = createConnectHandler(services, pipeline, shutdown.signal);
+  const rest = createRestHandler(accounts, pipeline, shutdown.signal);
+  const http = createHttpServer((req, res) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res) : connect(req, res)));
 
   return {
     async listen(options) {
@@ -69,6 +73,8 @@ export function build(deps: ServerDeps): Server {
       accounts.stop();
       grpcTransport.health.setStatus("", "NOT_SERVING");
       for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
+      // Health watchers have just been told NOT_SERVING; their open streams must not hold the drain.
+      grpcTransport.health.endWatches();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();

@@ -1,22 +1,38 @@
 import type { Logger } from "pino";
-import type { DriverConfig } from "../config.ts";
+import { telegramApp, type DriverConfig, type WebDriversConfig } from "../config.ts";
 import type { VariantCase } from "../domain/connectors/connector.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { createDriverHost, type DriverHost } from "./host/host.ts";
 import { createTelegramDriver } from "./telegram/driver.ts";
+import { webDrivers } from "./web-drivers.ts";
 import { createWhatsAppDriver } from "./whatsapp/driver.ts";
 
-/** The provider drivers this service ships: WhatsApp (Baileys) and Telegram (GramJS). */
-export function builtInDrivers(config: DriverConfig): ProviderDriver[] {
-  return [createWhatsAppDriver(), createTelegramDriver({ app: config.telegram })];
+/** What the built-in drivers are configured from: both the server and the gateway process parse it. */
+export interface DriversSettings {
+  drivers: DriverConfig;
+  webDrivers: WebDriversConfig;
+}
+
+/**
+ * The provider drivers this service ships: WhatsApp (Baileys), Telegram (GramJS) and the web
+ * logins of LinkedIn, Instagram, Messenger and X. Twelve variants less the five of mail and
+ * OAuth: every interactive variant has a driver here.
+ */
+export function builtInDrivers(config: DriversSettings): ProviderDriver[] {
+  return [createWhatsAppDriver(), createTelegramDriver({ app: telegramApp(config.drivers) }), ...webDrivers(config.webDrivers)];
+}
+
+/** A host of `drivers` with the configured limits: the in-process one and the gateway process's. */
+export function driverHost(drivers: ProviderDriver[], config: DriverConfig, log: Logger): DriverHost {
+  return createDriverHost({ drivers, log: log.child({ component: "driver-host" }), maxPendingSessions: config.maxPendingSessions, sessionTtlMs: config.sessionTtlMs });
 }
 
 /**
  * The in-process host of the built-in drivers, leaving out every variant a gateway serves
  * (GATEWAY_URL_<PROVIDER> moves a provider out of this process). Undefined when none is left.
  */
-export function inProcessDriverHost(config: DriverConfig, log: Logger, servedElsewhere: ReadonlySet<VariantCase>): DriverHost | undefined {
+export function inProcessDriverHost(config: DriversSettings, log: Logger, servedElsewhere: ReadonlySet<VariantCase>): DriverHost | undefined {
   const drivers = builtInDrivers(config).filter((driver) => driver.variants.every((variant) => !servedElsewhere.has(variant)));
   if (drivers.length === 0) return undefined;
-  return createDriverHost({ drivers, log: log.child({ component: "driver-host" }), maxPendingSessions: config.maxPendingSessions, sessionTtlMs: config.sessionTtlMs });
+  return driverHost(drivers, config.drivers, log);
 }

@@ -7,7 +7,7 @@ import { newId } from "../ids.ts";
 import { withoutRedaction } from "../logging.ts";
 import type { Store } from "../store/store.ts";
 
-export type TransportName = "grpc" | "connect" | "grpc-web";
+export type TransportName = "grpc" | "connect" | "grpc-web" | "rest";
 
 /** One RPC as both transports see it: the same steps, the same log line, the same errors. */
 export interface Call {

@@ -1,5 +1,4 @@
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import { create, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
@@ -8,6 +7,7 @@ import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
 import { CALL_ENDED, callKey, type Call, type CallPipeline } from "../rpc/call.ts";
 import { decodeRequest } from "./decode.ts";
+import { DrainableHealth } from "./health.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
 import { addLazyReflection } from "./reflection.ts";
 
@@ -24,7 +24,7 @@ export interface GrpcServiceBinding {
 
 export interface GrpcTransport {
   server: grpc.Server;
-  health: HealthImplementation;
+  health: DrainableHealth;
 }
 
 /**
@@ -54,7 +54,7 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
     server.addService(definition, handlers);
   }
 
-  const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "SERVING"])) });
+  const health = new DrainableHealth({ "": "SERVING", ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "SERVING"])) });
   health.addToServer(server);
   // Reflection also describes health and the error detail messages, so grpcurl and
   // `buf curl` can call the one and decode the other.

@@ -1,20 +1,24 @@
 /**
  * The drivers behind the real server (ConnectAccount, WatchAccount, SolveCheckpoint over gRPC),
  * on both hosts: the in-process host the server embeds by default, and the gateway server on
- * a real port. Plus the default configuration: WhatsApp and Telegram reach the real driver
- * code (no network here), not feature_not_implemented.
+ * a real port. Plus the default configuration: WhatsApp, Telegram and the seven web variants
+ * reach the real driver code (no network here), not feature_not_implemented.
  */
 import { Code } from "@connectrpc/connect";
+import { createServer, type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { AccountEventKind, CheckpointType } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { loadConfig } from "../../src/config.ts";
 import { productionConnectors } from "../../src/connectors.ts";
 import { createTelegramDriver } from "../../src/drivers/telegram/driver.ts";
+import { webDrivers } from "../../src/drivers/web-drivers.ts";
 import { createWhatsAppDriver } from "../../src/drivers/whatsapp/driver.ts";
-import { expectError, expectOk, leaks, rpc, stringify, telegram, whatsapp } from "../checkpoints/support/helpers.ts";
+import { expectError, expectOk, instagram, leaks, messenger, messengerSession, rpc, stringify, telegram, twitter, whatsapp, type ConnectRequest } from "../checkpoints/support/helpers.ts";
 import { watchAccount } from "../checkpoints/support/watch.ts";
 import { fakeBaileys } from "../support/drivers/fake-baileys.ts";
 import { FakeTelegram, telegramUser } from "../support/drivers/fake-gramjs.ts";
+import { createDriverLab } from "../support/drivers/drive.ts";
+import { startFakeLinkedin } from "../support/drivers/fake-linkedin.ts";
 import { HOSTS, startHost } from "../support/drivers/hosts.ts";
 import { capturedLogger } from "../support/logs.ts";
 import { startTestServer } from "../support/server.ts";
@@ -113,3 +117,69 @@ describe("the default configuration (what npm start runs)", () => {
     }
   });
 });
+
+describe("the web drivers behind the server (the default host)", () => {
+  /** One request per web variant, none through a proxy: every call goes straight to the provider's base URL. */
+  const WEB: [string, ConnectRequest][] = [
+    ["linkedinCookie", { variant: { case: "linkedinCookie", value: { accessToken: "li-at-Planted-Secret" } } }],
+    ["linkedinBasic", { variant: { case: "linkedinBasic", value: { username: "ada@example.com", password: "li-Planted-Secret" } } }],
+    ["instagramCookie", { variant: { case: "instagramCookie", value: { sessionid: "ig-session-Planted-Secret" } } }],
+    ["instagramBasic", instagram("ada")],
+    ["messengerSession", messengerSession()],
+    ["messengerBasic", messenger("ada@example.com")],
+    ["twitter", twitter("ada")],
+  ];
+
+  it("each of the seven web variants reaches its real driver: an unreachable provider is provider_unreachable, never feature_not_implemented", async () => {
+    const { log } = capturedLogger();
+    // Every web origin on a port nothing listens on (one just freed: fetch refuses the "bad ports" such as 1): the drivers' own HTTP client finds it closed.
+    const closed = `https://127.0.0.1:${await freedPort()}`;
+    const env = { LINKEDIN_BASE_URL: closed, INSTAGRAM_BASE_URL: closed, FACEBOOK_BASE_URL: closed, FACEBOOK_GRAPH_BASE_URL: closed, TWITTER_API_BASE_URL: closed, TWITTER_WEB_BASE_URL: closed, TWITTER_FLOW_STEP_DELAY_MS: "0" };
+    const server = await startTestServer({ connectors: productionConnectors(loadConfig(env), log) });
+    try {
+      const api = rpc(server, "grpc");
+      const answers: Record<string, string | undefined> = {};
+      for (const [variant, request] of WEB) {
+        const r = await api.connect(request, { timeoutMs: 30_000 });
+        answers[variant] = r.ok ? "ok" : r.error.errorInfo?.metadata.type;
+      }
+      expect(answers).toEqual(Object.fromEntries(WEB.map(([variant]) => [variant, "errors/provider_unreachable"])));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each(HOSTS)("LinkedIn cookie through the %s host: ConnectAccount creates the account against the fake LinkedIn; the cookie leaks nowhere", async (kind) => {
+    const lab = await createDriverLab();
+    const fake = await startFakeLinkedin(lab.pki.server);
+    const host = await startHost(kind, webDrivers(lab.env({ LINKEDIN_BASE_URL: fake.url }).config));
+    const server = await startTestServer({ connectors: [host.connector] });
+    try {
+      fake.addMember({ email: "ada@example.com", password: "pw", memberId: 4242, firstName: "Ada", lastName: "Lovelace", publicIdentifier: "ada-lovelace" });
+      const liAt = fake.cookieFor("ada@example.com");
+      const api = rpc(server, "grpc");
+      const r = expectOk(await api.connect({ variant: { case: "linkedinCookie", value: { accessToken: liAt } } }));
+      expect(r.object).toBe("AccountCreated");
+      const account = expectOk(await api.get(r.accountId));
+      expect(stringify(account)).toContain("4242");
+      expect(leaks([liAt], { responses: [r, account], serverLogs: server.logs.join("\n"), hostLogs: host.logs.join("\n") })).toEqual([]);
+      expect(fake.requests.some((q) => q.path === "/voyager/api/me")).toBe(true);
+    } finally {
+      await server.close();
+      await host.close();
+      await fake.close();
+      await lab.close();
+    }
+  });
+});
+
+function freedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

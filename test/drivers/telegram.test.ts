@@ -4,7 +4,7 @@ import { TelegramAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.
 import { createTelegramDriver } from "../../src/drivers/telegram/driver.ts";
 import { reopenTelegram } from "../../src/drivers/telegram/reopen.ts";
 import { FakeTelegram, telegramUser } from "../support/drivers/fake-gramjs.ts";
-import { observe } from "../support/drivers/login.ts";
+import { drive } from "../support/drivers/drive.ts";
 
 const APP = { apiId: 123456, apiHash: "0123456789abcdef0123456789abcdef" };
 const PASSWORD = "S3CRET-tg-2fa-password";
@@ -14,7 +14,7 @@ function driverFor(fake: FakeTelegram) {
 }
 
 async function qrShown(fake: FakeTelegram, password = "") {
-  const run = observe(driverFor(fake), create(TelegramAuthSchema, { password }));
+  const run = drive(driverFor(fake), create(TelegramAuthSchema, { password }));
   const client = await fake.client(0);
   const checkpoint = await run.until((s) => s.status === "CHECKPOINT");
   return { run, client, checkpoint };
@@ -38,7 +38,7 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
     expect(connected.session).toEqual({ format: "gramjs-string-session/v1", data: client.session.save() });
     expect(connected.session!.data).toMatch(/^1/);
     expect(client.destroyed).toBe(true);
-    expect(run.logs.join("\n")).not.toContain(connected.session!.data);
+    expect(run.lines.join("\n")).not.toContain(connected.session!.data);
   });
 
   it("resend exports a new QR token at once", async () => {
@@ -65,7 +65,7 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
     await run.until((s) => s.status === "CONNECTED");
     expect(run.states.some((s) => s.checkpoint?.type === "TWO_FACTOR")).toBe(false);
     expect(client.calls).toContain("auth.CheckPassword");
-    expect(JSON.stringify(run.states) + run.logs.join("\n")).not.toContain(PASSWORD);
+    expect(JSON.stringify(run.states) + run.lines.join("\n")).not.toContain(PASSWORD);
   });
 
   it("a wrong password in the variant fails the login with invalid_credentials", async () => {
@@ -86,7 +86,7 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
     await expect(run.login.resend(AbortSignal.timeout(1000))).rejects.toMatchObject({ kind: "no_pending_checkpoint" });
     const state = await run.login.solve(PASSWORD, AbortSignal.timeout(10_000));
     expect(state).toMatchObject({ status: "CONNECTED", identity: { providerUserId: "777000123" } });
-    expect(run.logs.join("\n")).not.toContain(PASSWORD);
+    expect(run.lines.join("\n")).not.toContain(PASSWORD);
   });
 
   it("a flood wait on the password check is a retryable error with Telegram's delay; the checkpoint stays open", async () => {
@@ -102,14 +102,14 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
   it("a flood wait on the first token fails the login with the delay", async () => {
     const fake = new FakeTelegram();
     fake.configure = (client) => (client.floodWaitSeconds = 17);
-    const run = observe(driverFor(fake), create(TelegramAuthSchema, {}));
+    const run = drive(driverFor(fake), create(TelegramAuthSchema, {}));
     expect(await run.until((s) => s.status === "FAILED")).toMatchObject({ errorKind: "provider_error", retryAfterMs: 17_000 });
   });
 
   it("Telegram unreachable: provider_unreachable, client destroyed", async () => {
     const fake = new FakeTelegram();
     fake.unreachable = true;
-    const run = observe(driverFor(fake), create(TelegramAuthSchema, {}));
+    const run = drive(driverFor(fake), create(TelegramAuthSchema, {}));
     expect(await run.until((s) => s.status === "FAILED")).toMatchObject({ errorKind: "provider_unreachable" });
     expect(fake.clients[0]!.destroyed).toBe(true);
   });
@@ -117,7 +117,7 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
   it("Telegram silent (GramJS would wait for minutes): the call is bounded, request_timeout, client destroyed", async () => {
     const fake = new FakeTelegram();
     fake.silent = true;
-    const run = observe(createTelegramDriver({ app: APP, clientFactory: fake.factory, callTimeoutMs: 300 }), create(TelegramAuthSchema, {}));
+    const run = drive(createTelegramDriver({ app: APP, clientFactory: fake.factory, callTimeoutMs: 300 }), create(TelegramAuthSchema, {}));
     expect(await run.until((s) => s.status === "FAILED")).toMatchObject({ errorKind: "request_timeout" });
     expect(fake.clients[0]!.destroyed).toBe(true);
   });
@@ -132,7 +132,7 @@ describe("Telegram driver (GramJS, faked at its client)", () => {
 
   it("without TELEGRAM_API_ID / TELEGRAM_API_HASH: feature_not_implemented naming both", () => {
     const driver = createTelegramDriver({ app: undefined });
-    expect(() => observe(driver, create(TelegramAuthSchema, {}))).toThrow(/TELEGRAM_API_ID and TELEGRAM_API_HASH/);
+    expect(() => drive(driver, create(TelegramAuthSchema, {}))).toThrow(/TELEGRAM_API_ID and TELEGRAM_API_HASH/);
   });
 
   it("reopens a handed-over session; a terminated one is invalid_credentials", async () => {

@@ -10,7 +10,7 @@ import { WhatsAppAuthState } from "../../src/drivers/whatsapp/auth-state.ts";
 import { createWhatsAppDriver } from "../../src/drivers/whatsapp/driver.ts";
 import { reopenWhatsApp } from "../../src/drivers/whatsapp/reopen.ts";
 import { fakeBaileys } from "../support/drivers/fake-baileys.ts";
-import { observe } from "../support/drivers/login.ts";
+import { drive } from "../support/drivers/drive.ts";
 
 const PHONE = "33612345678";
 
@@ -21,7 +21,7 @@ function variant(fields: { pairingPhoneNumber?: string; proxy?: { protocol: Prox
 describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
   it("QR code, rotated QR code, restart required (515), then connected with the session", async () => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
     const first = await fake.next(0);
     const qr1 = first.showQr();
     const checkpoint = await run.until((s) => s.checkpoint?.qrCode === qr1);
@@ -45,13 +45,13 @@ describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
     // The session is the whole auth state, byte arrays included, and never logged.
     const reopened = WhatsAppAuthState.fromSession(connected.session!);
     expect(Buffer.from(reopened.state.creds.noiseKey.private)).toEqual(Buffer.from(second.config.auth!.creds.noiseKey.private));
-    expect(run.logs.join("\n")).not.toContain(Buffer.from(reopened.state.creds.noiseKey.private).toString("base64"));
-    expect(run.logs.join("\n")).not.toContain(connected.session!.data.slice(0, 40));
+    expect(run.lines.join("\n")).not.toContain(Buffer.from(reopened.state.creds.noiseKey.private).toString("base64"));
+    expect(run.lines.join("\n")).not.toContain(connected.session!.data.slice(0, 40));
   });
 
   it("pairing code: asked once the socket is ready, sent again on resend, then connected", async () => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant({ pairingPhoneNumber: `+${PHONE}` }));
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant({ pairingPhoneNumber: `+${PHONE}` }));
     const socket = await fake.next(0);
     socket.showQr();
     const checkpoint = await run.until((s) => s.checkpoint?.type === "PAIRING_CODE");
@@ -74,7 +74,7 @@ describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
     [503, "FAILED", "service_unavailable"],
   ] as const)("a connection failure %i ends the login %s with %s", async (reason, status, errorKind) => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
     const socket = await fake.next(0);
     socket.showQr();
     socket.failure(reason);
@@ -84,7 +84,7 @@ describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
 
   it("logged out right after the restart (the phone removed the device) is invalid_credentials", async () => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
     const first = await fake.next(0);
     first.showQr();
     first.pairSuccess(PHONE, "Anna");
@@ -94,7 +94,7 @@ describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
 
   it("QR refs exhausted: EXPIRED with intent_expired", async () => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
     const socket = await fake.next(0);
     socket.showQr();
     socket.qrRefsEnded();
@@ -103,7 +103,7 @@ describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
 
   it("cancel closes the socket and nothing the socket says afterwards changes the outcome", async () => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
     const socket = await fake.next(0);
     socket.showQr();
     await run.until((s) => s.status === "CHECKPOINT");
@@ -117,7 +117,7 @@ describe("WhatsApp driver (Baileys, faked at its socket factory)", () => {
 
   it("reopens a handed-over session: same credentials, identity, no QR", async () => {
     const fake = fakeBaileys();
-    const run = observe(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
+    const run = drive(createWhatsAppDriver({ socketFactory: fake.factory }), variant());
     const first = await fake.next(0);
     first.showQr();
     first.pairSuccess(PHONE, "Anna");
@@ -167,9 +167,9 @@ describe("WhatsApp driver through the account's proxy (real Baileys socket, loca
     ["HTTP proxy answering 407", () => ({ protocol: ProxyProtocol.HTTP, host: "127.0.0.1", port: (httpProxy.address() as AddressInfo).port, username: "wa", password }), "proxy_auth_error"],
     ["SOCKS5 proxy refusing the credentials", () => ({ protocol: ProxyProtocol.SOCKS5, host: "127.0.0.1", port: (socksProxy.address() as AddressInfo).port, username: "wa", password }), "proxy_auth_error"],
   ] as const)("%s: FAILED with %s, the password nowhere", async (_name, proxy, errorKind) => {
-    const run = observe(createWhatsAppDriver({ connectTimeoutMs: 5_000 }), variant({ proxy: proxy() }));
+    const run = drive(createWhatsAppDriver({ connectTimeoutMs: 5_000 }), variant({ proxy: proxy() }));
     const failed = await run.until((s) => s.status === "FAILED");
     expect(failed.errorKind).toBe(errorKind);
-    expect(JSON.stringify(run.states) + run.logs.join("\n")).not.toContain(password);
+    expect(JSON.stringify(run.states) + run.lines.join("\n")).not.toContain(password);
   });
 });

@@ -201,10 +201,18 @@ describe("deadline and cancellation", () => {
   });
 
   it("a caller's deadline signal is a timeout, not a cancellation", async () => {
-    const signal = AbortSignal.timeout(150);
-    const error = await failure(connector.connect(mailInput({ ...good(), smtp: lab.silent.address }, { signal })));
+    // Both protocols wait on the silent server, so nothing but the caller's signal can end
+    // them, whatever the machine's load: the signal fires (as AbortSignal.timeout's does,
+    // with a TimeoutError) once both connections are open, not after a guessed delay.
+    const caller = new AbortController();
+    const silent = lab.silent.address;
+    const run = failure(connector.connect(mailInput({ ...good(), imap: silent, smtp: silent }, { signal: caller.signal, deadlineMs: 60_000 })));
+    while ((await lab.silent.connections()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    caller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+    const error = await run;
     expect(error.kind).toBe("request_timeout");
-    expect(error.metadata).toMatchObject({ protocol: "smtp" });
+    expect(error.metadata).toMatchObject({ host: "127.0.0.1", port: String(silent.port), cause: "timeout" });
+    expect(["imap", "smtp"]).toContain(error.metadata.protocol);
   });
 
   it("an already aborted caller opens no connection", async () => {

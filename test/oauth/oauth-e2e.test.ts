@@ -6,7 +6,7 @@ import { AccountService, ConnectAccountRequestSchema } from "../../gen/postpress
 import { AuthMethod, Provider } from "../../gen/postpress/accounts/v1/account_pb.js";
 import { sealingAad } from "../../src/crypto/sealer.ts";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
-import { oauthConfigFromEnv } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { callRpc, WIRES, type Wire } from "../support/clients.ts";
 import { googleAnswers, startFakeGoogle, type FakeGoogle } from "../support/oauth/fake-google.ts";
@@ -22,7 +22,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   [google, microsoft] = await Promise.all([startFakeGoogle(), startFakeMicrosoft()]);
-  const config = oauthConfigFromEnv({ ...google.env, ...microsoft.env });
+  const config = loadConfig({ ...google.env, ...microsoft.env }).oauth;
   const connectors = [createGoogleConnector(config), createOutlookConnector(config)];
   server = await startTestServer({ connectors });
 });

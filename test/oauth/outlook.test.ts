@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OutlookAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.js";
-import { oauthConfigFromEnv } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { microsoftAnswers, startFakeMicrosoft, type FakeMicrosoft, type MicrosoftUser } from "../support/oauth/fake-microsoft.ts";
 import { watchForLeaks, type RequestContext } from "../support/oauth/harness.ts";
@@ -21,7 +21,7 @@ describe("Outlook connector", () => {
 
   beforeAll(async () => {
     microsoft = await startFakeMicrosoft();
-    const connector = createOutlookConnector(oauthConfigFromEnv(microsoft.env));
+    const connector = createOutlookConnector(loadConfig(microsoft.env).oauth);
     connect = (request, context) => connector.connect({ variant: create(OutlookAuthSchema, request), ...context });
   });
   afterAll(() => microsoft.close());

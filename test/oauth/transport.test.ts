@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GoogleOauthAuthSchema, OutlookAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.js";
 import type { ConnectorResult } from "../../src/domain/connectors/connector.ts";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
-import { oauthConfigFromEnv, type OAuthConfig } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
+import type { OAuthConfig } from "../../src/domain/connectors/oauth/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { googleAnswers, googleClient, startFakeGoogle } from "../support/oauth/fake-google.ts";
 import type { FakeAnswer, FakeHttp } from "../support/oauth/fake-http.ts";
@@ -77,7 +78,7 @@ describe.each(["google", "microsoft"] as const)("OAuth transport with %s", (name
 
   beforeAll(async () => {
     subject = await subjects[name]();
-    config = oauthConfigFromEnv(subject.fake.env);
+    config = loadConfig(subject.fake.env).oauth;
   });
   afterAll(() => subject.fake.close());
   afterEach(() => {
@@ -269,7 +270,7 @@ describe.each(["google", "microsoft"] as const)("OAuth transport with %s", (name
   });
 
   it("connects with a valid access token but cannot refresh without an OAuth client configured", async () => {
-    const withoutClient = oauthConfigFromEnv(Object.fromEntries(Object.entries(subject.fake.env).filter(([key]) => !/CLIENT/.test(key))));
+    const withoutClient = loadConfig(Object.fromEntries(Object.entries(subject.fake.env).filter(([key]) => !/CLIENT/.test(key)))).oauth;
     const valid = watch.request().context;
     await expect(subject.connect(withoutClient, subject.newAccount(), valid)).resolves.toBeDefined();
 

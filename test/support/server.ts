@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
+import { loadConfig } from "../../src/config.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer, type Sealer } from "../../src/crypto/sealer.ts";
 import type { AnyConnector } from "../../src/domain/connectors/registry.ts";
@@ -40,6 +41,8 @@ export interface TestServerOptions {
   seed?: boolean;
   keys?: { apiKey: string; otherApiKey: string };
   intentPollMs?: number;
+  /** Further configuration, as environment variables (parsed by the service's own loadConfig). */
+  env?: Record<string, string>;
 }
 
 export function testSealer(): Sealer {
@@ -63,14 +66,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     apiKey = (await createApiKey(store, "alpha", "test")).token;
     otherApiKey = (await createApiKey(store, "beta", "test")).token;
   }
-  const server = build({
-    store,
-    sealer,
-    connectors: options.connectors ?? [],
-    log,
-    intentTtlMs: options.intentTtlMs ?? 60_000,
-    ...(options.intentPollMs ? { intentPollMs: options.intentPollMs } : {}),
+  // The production defaults (API-key cache included), but for what the test sets.
+  const config = loadConfig({
+    INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
+    ...(options.intentPollMs ? { INTENT_POLL_MS: String(options.intentPollMs) } : {}),
+    ...options.env,
   });
+  const server = build(config, { store, sealer, connectors: options.connectors ?? [], log });
   const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
   return {
     grpcAddress: `127.0.0.1:${ports.grpcPort}`,

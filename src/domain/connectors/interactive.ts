@@ -44,6 +44,8 @@ export interface AuthState {
   errorKind?: ErrorKind;
   /** FAILED: when the provider said it may be tried again (a Telegram flood wait); becomes RetryInfo. */
   retryAfterMs?: number;
+  /** FAILED: the error's safe metadata (e.g. `subtask` naming the provider step that stopped the login). Never a secret. */
+  errorMetadata?: Record<string, string>;
   /** CONNECTED: non-secret facts to keep with the account. */
   details?: Record<string, string>;
   /** Behind a gateway: host:port of the replica holding the provider session; later calls about the intent go there. */

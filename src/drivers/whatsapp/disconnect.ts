@@ -1,6 +1,6 @@
 import { DisconnectReason } from "baileys";
 import type { ErrorKind } from "../../errors/catalogue.ts";
-import { ProxyFailure } from "../proxy/agent.ts";
+import { isProxyFailure } from "../proxy/agent.ts";
 
 /** What a closed Baileys socket means for the login. */
 export type DisconnectOutcome = { restart: true } | { restart: false; status: "FAILED" | "EXPIRED"; errorKind: ErrorKind };
@@ -27,7 +27,7 @@ export function classifyDisconnect(error: Error | undefined): DisconnectOutcome 
   const boom = (error ?? {}) as BoomLike;
   const status = boom.output?.statusCode;
   const cause = boom.data;
-  if (cause instanceof ProxyFailure) return failed(cause.kind);
+  if (isProxyFailure(cause)) return failed(cause.kind);
   // The pair-device stanza carries a fixed list of QR refs; when the last one times out the socket ends with 408.
   if (boom.message?.includes("QR refs attempts ended")) return { restart: false, status: "EXPIRED", errorKind: "intent_expired" };
   switch (status) {
