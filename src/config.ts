@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import { KEY_ID, parseKeyring } from "./crypto/keyring.ts";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
 import { extraCertificates } from "./domain/connectors/mail/tls.ts";
-import { cidrList, hostPort, integer, Invalid, NON_NEGATIVE_MS, oneOf, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { cidrList, hostPorts, integer, Invalid, NON_NEGATIVE_MS, oneOf, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
 import { tracingProblem, tracingSchema } from "./config/tracing.ts";
-import { readTree, type Parsed, type Problem } from "./config/tree.ts";
+import { readTree, type Parsed, type Problem, type SettingTree } from "./config/tree.ts";
 
 /**
  * The whole configuration: every environment variable the service and the CLI read, with
@@ -89,7 +89,12 @@ export const schema = {
   gateways: Object.fromEntries(
     (Object.keys(GATEWAY_PROVIDERS) as GatewayProvider[]).map((provider) => [
       provider,
-      setting({ env: `GATEWAY_URL_${provider}`, doc: `${provider}'s provider-session gateway; unset: its variants answer errors/feature_not_implemented`, accepted: "host:port (plaintext HTTP/2 gRPC, no scheme)", parse: hostPort }),
+      setting({
+        env: `GATEWAY_URL_${provider}`,
+        doc: `${provider}'s provider-session gateway (its replicas comma-separated); unset: its variants run in this process`,
+        accepted: "host:port (plaintext HTTP/2 gRPC, no scheme), comma-separated for several replicas",
+        parse: hostPorts,
+      }),
     ]),
   ) as Record<GatewayProvider, Setting<string | undefined>>,
   providers: {
@@ -119,6 +124,23 @@ export const schema = {
     requestTimeoutMs: setting({ env: "OAUTH_REQUEST_TIMEOUT_MS", default: "10000", doc: "longest wait for one Google or Microsoft call (the request deadline applies too)", ...POSITIVE_MS }),
     maxResponseBytes: setting({ env: "OAUTH_MAX_RESPONSE_BYTES", default: "1048576", doc: "larger provider answers are refused", accepted: "a whole number of bytes (at least 1024)", parse: integer(1024) }),
   },
+  drivers: {
+    maxPendingSessions: setting({ env: "DRIVER_MAX_PENDING_SESSIONS", default: "200", doc: "provider logins one process (server or gateway) holds while they wait for the person; beyond: errors/service_unavailable", accepted: "a positive whole number", parse: integer(1) }),
+    sessionTtlMs: setting({ env: "DRIVER_SESSION_TTL_MS", default: "600000", doc: "the longest a provider login may wait before its sockets are closed and it ends EXPIRED", ...POSITIVE_MS }),
+    telegram: {
+      apiId: setting({ env: "TELEGRAM_API_ID", doc: "Telegram application id (my.telegram.org), with TELEGRAM_API_HASH; unset: Telegram answers errors/feature_not_implemented naming them", accepted: "a positive integer", parse: integer(1, 999_999_999_999) }),
+      apiHash: setting({
+        env: "TELEGRAM_API_HASH",
+        doc: "Telegram application hash, with TELEGRAM_API_ID",
+        accepted: "32 hexadecimal characters",
+        secret: true,
+        parse: (v) => {
+          if (!/^[0-9a-f]{32}$/i.test(v)) throw new Invalid();
+          return v;
+        },
+      }),
+    },
+  },
   webDrivers: {
     linkedinBaseUrl: setting({ env: "LINKEDIN_BASE_URL", default: "https://www.linkedin.com", doc: "LinkedIn's web origin (login, Voyager, challenges)", ...HTTPS_BASE }),
     instagramBaseUrl: setting({ env: "INSTAGRAM_BASE_URL", default: "https://i.instagram.com", doc: "Instagram's private API origin", ...HTTPS_BASE }),
@@ -134,12 +156,46 @@ export const schema = {
   },
 };
 
+/** The gateway process (npm run gateway) alone: where it listens and the address it answers as its own. */
+export const gatewayListen = {
+  host: setting({ env: "GATEWAY_HOST", default: "127.0.0.1", doc: "npm run gateway: bind address", accepted: "a host name or IP address", parse: (v) => v }),
+  port: setting({ env: "GATEWAY_PORT", default: "50061", doc: "npm run gateway: its ProviderGatewayService port", ...PORT }),
+  advertiseAddress: setting({
+    env: "GATEWAY_ADVERTISE_ADDRESS",
+    doc: "npm run gateway: the host:port this replica answers as its own (replica_address), reachable by the servers (unset: the bound host:port)",
+    accepted: "host:port",
+    parse: hostPorts,
+  }),
+};
+
+/** What the gateway process reads: the logger, the drivers it hosts and where it listens. */
+export const gatewaySchema = { log: schema.log, drivers: schema.drivers, webDrivers: schema.webDrivers, providers: schema.providers, listen: gatewayListen };
+
 export type Config = Parsed<typeof schema>;
+export type GatewayConfig = Parsed<typeof gatewaySchema>;
+/** The provider drivers' limits and Telegram's application credentials. */
+export type DriverConfig = Config["drivers"];
 /** Where the web drivers find each provider (tests point them at local servers), and their bounds. */
 export type WebDriversConfig = Config["webDrivers"];
 
-/** Rules between settings, checked once every setting has parsed. */
-const crossChecks: ((c: Config) => Problem | undefined)[] = [
+/** Rules between settings both processes read. */
+const sharedChecks: ((c: Pick<GatewayConfig, "log" | "drivers">) => Problem | undefined)[] = [
+  (c) =>
+    (c.drivers.telegram.apiId === undefined) !== (c.drivers.telegram.apiHash === undefined)
+      ? {
+          variable: c.drivers.telegram.apiId === undefined ? "TELEGRAM_API_ID" : "TELEGRAM_API_HASH",
+          accepted: "both of Telegram's application id and hash, or neither",
+          message: "TELEGRAM_API_ID and TELEGRAM_API_HASH must be set together",
+        }
+      : undefined,
+  (c) =>
+    c.log.format === "pretty" && !resolvable("pino-pretty")
+      ? { variable: "LOG_FORMAT", accepted: "json (pretty needs the dev dependencies: npm ci without --omit=dev)", message: "LOG_FORMAT=pretty needs pino-pretty, a dev dependency, which is not installed" }
+      : undefined,
+];
+
+/** Rules between the server's settings, checked once every setting has parsed. */
+const serverChecks: ((c: Config) => Problem | undefined)[] = [
   (c) =>
     c.production && !c.sealing.keys
       ? { variable: "SEALING_KEYS", accepted: schema.sealing.keys.accepted, message: "SEALING_KEYS is required in production (NODE_ENV=production): the development key file is never used there" }
@@ -167,10 +223,6 @@ const crossChecks: ((c: Config) => Problem | undefined)[] = [
   (c) => tracingProblem(c.tracing),
   (c) => clientPair("GOOGLE", c.oauth.google),
   (c) => clientPair("MICROSOFT", c.oauth.microsoft),
-  (c) =>
-    c.log.format === "pretty" && !resolvable("pino-pretty")
-      ? { variable: "LOG_FORMAT", accepted: "json (pretty needs the dev dependencies: npm ci without --omit=dev)", message: "LOG_FORMAT=pretty needs pino-pretty, a dev dependency, which is not installed" }
-      : undefined,
 ];
 
 /** Every refused value at once, so one start names all of them. */
@@ -185,11 +237,26 @@ export class ConfigError extends Error {
 
 /** The typed configuration of `env`; throws ConfigError naming every refused variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  return loadTree(schema, [...sharedChecks, ...serverChecks], env);
+}
+
+/** The gateway process's configuration (its subset of the settings), checked the same way. */
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  return loadTree(gatewaySchema, sharedChecks, env);
+}
+
+function loadTree<T extends SettingTree>(tree: T, checks: ((c: Parsed<T>) => Problem | undefined)[], env: Record<string, string | undefined>): Parsed<T> {
   const problems: Problem[] = [];
-  const config = readTree(schema, env, problems);
-  if (problems.length === 0) problems.push(...crossChecks.flatMap((check) => check(config) ?? []));
+  const config = readTree(tree, env, problems);
+  if (problems.length === 0) problems.push(...checks.flatMap((check) => check(config) ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Telegram's application credentials when both are set (a cross-check refuses one alone). */
+export function telegramApp(drivers: DriverConfig): { apiId: number; apiHash: string } | undefined {
+  const { apiId, apiHash } = drivers.telegram;
+  return apiId !== undefined && apiHash !== undefined ? { apiId, apiHash } : undefined;
 }
 
 function pemFile(path: string, label = "mail"): Buffer {

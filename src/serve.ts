@@ -1,16 +1,16 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
 import packageJson from "../package.json" with { type: "json" };
 import { bootstrapFirstStart } from "./bootstrap.ts";
-import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { loadConfig } from "./config.ts";
 import { tracingExport } from "./config/tracing.ts";
+import { configOrExit } from "./config/or-exit.ts";
 import { productionConnectors } from "./connectors.ts";
-import { isInteractive } from "./domain/connectors/registry.ts";
 import { createLogger } from "./logging.ts";
 import type { Tracing } from "./observability/tracing.ts";
 import { openRuntime } from "./runtime.ts";
 import { build } from "./server.ts";
 
-const config = configOrExit();
+const config = configOrExit(() => loadConfig());
 const log = createLogger({ level: config.log.level, format: config.log.format });
 
 try {
@@ -23,7 +23,7 @@ try {
   }
   const { store, sealer } = await openRuntime(config, log);
   await bootstrapFirstStart(store, { dataDir: config.store.dataDir, production: config.production }, log);
-  const connectors = productionConnectors(config);
+  const connectors = productionConnectors(config, log);
   const server = build(config, { store, sealer, connectors, log });
   const ports = await server.listen(config.listen);
   log.info(
@@ -33,7 +33,7 @@ try {
       ...ports,
       store: store.kind,
       // What this replica can connect; a variant missing here answers errors/feature_not_implemented.
-      connectors: connectors.filter((c) => !isInteractive(c)).flatMap((c) => c.variants),
+      connectors: connectors.flatMap((c) => c.variants),
       gateways: config.gateways,
       oauthRefresh: { google: config.oauth.google.clientId !== undefined, microsoft: config.oauth.microsoft.clientId !== undefined },
     },
@@ -62,19 +62,4 @@ try {
 } catch (err) {
   log.fatal({ err }, "could not start");
   process.exit(1);
-}
-
-/**
- * A refused value ends the start before anything is opened or written: one JSON fatal line
- * naming the variable and what it accepts (no stack: nothing went wrong in the code), exit 1.
- */
-function configOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    const [first] = e.problems;
-    createLogger().fatal({ variable: first!.variable, accepted: first!.accepted, problems: e.problems }, e.message);
-    process.exit(1);
-  }
 }

@@ -93,6 +93,8 @@ export function build(config: Pick<Config, "intents" | "auth" | "health">, deps:
       }, graceMs);
       await Promise.all([grpcDone, http.close(graceMs)]);
       clearTimeout(timer);
+      // Provider sockets (in-process driver logins) and gateway channels go last: no call needs them now.
+      await Promise.all(deps.connectors.map((connector) => ("close" in connector && typeof connector.close === "function" ? connector.close() : undefined)));
       await observability.close();
     },
   };

@@ -1,4 +1,4 @@
-import { schema } from "./config.ts";
+import { gatewaySchema, schema } from "./config.ts";
 import { configurationHelp } from "./config/help.ts";
 
 /** `--help` of the server: how to start it and every setting, from the configuration schema. */
@@ -32,4 +32,18 @@ Uses the server's configuration (-s keeps npm's own banner off stdout, so
 KEY=$(npm run -s cli -- keys create --workspace acme) holds the key alone):
 
 ${configurationHelp({ store: schema.store, production: schema.production, sealing: schema.sealing })}`;
+}
+
+/** `--help` of the gateway process: what it serves and the settings it reads. */
+export function gatewayUsage(): string {
+  return `usage: npm run gateway [-- --help]
+
+Serves the built-in provider drivers (WhatsApp, Telegram, LinkedIn, Instagram, Messenger, X)
+over postpress.gateway.v1.ProviderGatewayService on GATEWAY_PORT until SIGTERM or SIGINT,
+then cancels every login and exits 0. Servers reach it through GATEWAY_URL_<PROVIDER>.
+A bad setting is one JSON "fatal" log line naming it, and exit code 1.
+
+Configuration (environment variables; blank counts as unset):
+
+${configurationHelp(gatewaySchema)}`;
 }

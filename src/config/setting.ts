@@ -106,3 +106,9 @@ export const cidrList = {
     }
   },
 };
+
+/** One host:port, or several comma-separated (the replicas of one gateway), kept as written. */
+export function hostPorts(value: string): string {
+  for (const one of value.split(",")) hostPort(one.trim());
+  return value;
+}

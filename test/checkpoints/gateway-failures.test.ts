@@ -189,7 +189,8 @@ describe("a gateway process killed mid-intent (tools/scripted-gateway/main.ts)",
   async function startGatewayProcess(): Promise<ChildProcess> {
     const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "tools/scripted-gateway/main.ts"], {
       cwd: ROOT,
-      env: { ...process.env, GATEWAY_PORT: String(port), QR_ROTATE_MS: "3000", SCAN_AFTER_MS: "never" },
+      // A QR code that outlives a restart on a busy machine: its expiry would end the intent EXPIRED before the restarted gateway can say it lost the session.
+      env: { ...process.env, GATEWAY_PORT: String(port), QR_ROTATE_MS: "30000", SCAN_AFTER_MS: "never" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let buffer = "";

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { schema } from "../../src/config.ts";
+import { gatewayListen, schema } from "../../src/config.ts";
 import { settingsOf } from "../../src/config/tree.ts";
 
 /** The real service as a subprocess: `node src/main.ts` (and the CLI) with the pinned Node. */
@@ -32,7 +32,7 @@ export function tempDataDir(): string {
 /** The environment a subprocess gets: ours, less anything that would point it elsewhere. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...settingsOf(schema).map((s) => s.env), "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
+  for (const name of [...settingsOf({ schema, gatewayListen }).map((s) => s.env), "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
     delete env[name];
   }
   return { ...env, ...extra };

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Logger } from "pino";
 import { expect } from "vitest";
 import { loadConfig } from "../../../src/config.ts";
 import type { VariantCase, VariantOf } from "../../../src/domain/connectors/connector.ts";
@@ -20,14 +21,16 @@ export interface Driven {
   login: DriverLogin;
   states: AuthState[];
   lines: string[];
-  /** The first state with this status (already seen, or the next one). */
-  until(status: AuthStatus): Promise<AuthState>;
+  /** The login's logger (for what a test runs after the login, e.g. reopening its session). */
+  log: Logger;
+  /** The first state with this status, or matching this test (already seen, or the next one). */
+  until(match: AuthStatus | ((state: AuthState) => boolean)): Promise<AuthState>;
 }
 
 export function drive<C extends VariantCase>(driver: ProviderDriver<C>, variant: VariantOf<C>, key = "int_test"): Driven {
   const { log, lines } = capturedLogger();
   const states: AuthState[] = [];
-  const waiters: Array<{ status: AuthStatus; resolve(s: AuthState): void }> = [];
+  const waiters = new Set<() => void>();
   const login = driver.begin({
     key,
     variant,
@@ -35,20 +38,26 @@ export function drive<C extends VariantCase>(driver: ProviderDriver<C>, variant:
     log: log.child({ intentId: key }),
     onState(state) {
       states.push(state);
-      for (const w of waiters.filter((x) => x.status === state.status)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(state);
-      }
+      for (const wake of [...waiters]) wake();
     },
   });
   return {
     login,
     states,
     lines,
-    until(status) {
-      const seen = states.find((s) => s.status === status);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ status, resolve }));
+    log,
+    until(match) {
+      const test = typeof match === "string" ? (state: AuthState) => state.status === match : match;
+      return new Promise((resolve) => {
+        const check = () => {
+          const found = states.find(test);
+          if (!found) return;
+          waiters.delete(check);
+          resolve(found);
+        };
+        waiters.add(check);
+        check();
+      });
     },
   };
 }
