@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
+import { DEFAULT_TRANSPORT_SETTINGS, type TransportSettings } from "./transport/settings.ts";
 
 export interface Config {
   host: string;
@@ -20,6 +21,8 @@ export interface Config {
   intentPollMs: number;
   /** How long an API key read from the store is trusted: a revocation (CLI, another replica) takes effect here within it. 0: every call reads it. */
   apiKeyCacheMs: number;
+  /** Connection limits and timeouts of both ports, and the origins browsers may call from. */
+  transport: TransportSettings;
   env: Record<string, string | undefined>;
 }
 
@@ -39,6 +42,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gateways: gatewayEndpoints(env),
     intentPollMs: positiveInt(env, "INTENT_POLL_MS", 300),
     apiKeyCacheMs: nonNegativeInt(env, "API_KEY_CACHE_MS", DEFAULT_API_KEY_CACHE_MS),
+    transport: {
+      corsAllowedOrigins: origins(env, "CORS_ALLOWED_ORIGINS"),
+      handshakeTimeoutMs: positiveInt(env, "HANDSHAKE_TIMEOUT_MS", DEFAULT_TRANSPORT_SETTINGS.handshakeTimeoutMs),
+      idleTimeoutMs: positiveInt(env, "IDLE_TIMEOUT_MS", DEFAULT_TRANSPORT_SETTINGS.idleTimeoutMs),
+      maxConcurrentStreams: positiveInt(env, "HTTP2_MAX_CONCURRENT_STREAMS", DEFAULT_TRANSPORT_SETTINGS.maxConcurrentStreams),
+      maxResetsPerConnection: positiveInt(env, "HTTP2_MAX_RESETS", DEFAULT_TRANSPORT_SETTINGS.maxResetsPerConnection),
+      maxConnectionAgeMs: positiveInt(env, "GRPC_MAX_CONNECTION_AGE_MS", DEFAULT_TRANSPORT_SETTINGS.maxConnectionAgeMs),
+      keepaliveTimeMs: positiveInt(env, "GRPC_KEEPALIVE_TIME_MS", DEFAULT_TRANSPORT_SETTINGS.keepaliveTimeMs),
+    },
     env,
   };
 }
@@ -59,6 +71,15 @@ function nonNegativeInt(env: Record<string, string | undefined>, name: string, f
   const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(env[name])}`);
   return value;
+}
+
+/** CORS_ALLOWED_ORIGINS=https://app.example.com,http://localhost:3000: exact origins, as browsers send them. */
+function origins(env: Record<string, string | undefined>, name: string): string[] {
+  const list = (env[name] ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`${name} must list origins such as https://app.example.com (scheme://host[:port], no path), got ${JSON.stringify(origin)}`);
+  }
+  return list;
 }
 
 /** GATEWAY_URL_LINKEDIN=host:port, ...: plaintext HTTP/2 endpoints of provider-session gateways. */

@@ -20,6 +20,7 @@ try {
     intentTtlMs: config.intentTtlMs,
     intentPollMs: config.intentPollMs,
     apiKeyCacheMs: config.apiKeyCacheMs,
+    transport: config.transport,
   });
   const ports = await server.listen(config);
   log.info({ host: config.host, ...ports, store: store.kind }, "serving gRPC and Connect");

@@ -10,6 +10,7 @@ import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
 import { createHttpServer } from "./transport/http-server.ts";
+import { DEFAULT_TRANSPORT_SETTINGS, type TransportSettings } from "./transport/settings.ts";
 
 export interface ServerDeps {
   store: Store;
@@ -23,6 +24,8 @@ export interface ServerDeps {
   /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
   apiKeyCacheMs?: number;
   now?: () => Date;
+  /** Connection limits, timeouts and CORS origins of both ports (defaults: DEFAULT_TRANSPORT_SETTINGS). */
+  transport?: Partial<TransportSettings>;
 }
 
 export interface ListenOptions {
@@ -52,8 +55,9 @@ export function build(deps: ServerDeps): Server {
   const impl = createAccountServiceImpl(accounts);
   const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0 });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const transport = { ...DEFAULT_TRANSPORT_SETTINGS, ...deps.transport };
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, transport);
+  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal, transport), transport);
 
   return {
     async listen(options) {

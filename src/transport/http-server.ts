@@ -1,6 +1,8 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { guardHttp2Session } from "./connection-guard.ts";
+import type { TransportSettings } from "./settings.ts";
 
 export interface HttpServer {
   listen(port: number, host: string): Promise<number>;
@@ -13,21 +15,34 @@ const H2_PREFACE = "PRI * HTTP/2.0";
 /**
  * HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge, as gRPC-Web proxies and
  * `buf curl --http2-prior-knowledge` speak it) on one port: the first bytes of a
- * connection say which server gets it.
+ * connection say which server gets it. A connection that sends nothing is closed after
+ * `handshakeTimeoutMs`; see guardHttp2Session for what an HTTP/2 session may do.
  */
-export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void): HttpServer {
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer({}, handler);
+export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void, settings: TransportSettings): HttpServer {
+  const h1 = http.createServer(
+    {
+      // A request's headers must arrive within the handshake timeout (slowloris), checked
+      // often enough for that timeout to mean something (Node checks every 30 s by default).
+      headersTimeout: settings.handshakeTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, settings.handshakeTimeoutMs),
+      keepAliveTimeout: settings.idleTimeoutMs,
+    },
+    handler,
+  );
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: settings.maxConcurrentStreams } }, handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
+    guardHttp2Session(s, settings);
   });
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    socket.setTimeout(settings.handshakeTimeoutMs, () => socket.destroy());
     socket.once("data", (first) => {
+      socket.setTimeout(0);
       socket.pause();
       socket.unshift(first);
       (first.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE ? h2 : h1).emit("connection", socket);

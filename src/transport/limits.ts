@@ -7,3 +7,9 @@ export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
  * RESOURCE_EXHAUSTED (no details) guards memory.
  */
 export const HARD_MESSAGE_CAP_BYTES = 2 * MAX_MESSAGE_BYTES;
+
+/**
+ * Deepest nesting of arrays and objects a JSON request may have. Our messages nest about six
+ * levels; the limit refuses, before parsing, bodies built to make the parser work.
+ */
+export const MAX_JSON_DEPTH = 32;

@@ -9,6 +9,7 @@ import type { AnyConnector } from "../../src/domain/connectors/registry.ts";
 import { build, type Server } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
+import type { TransportSettings } from "../../src/transport/settings.ts";
 import type { Store } from "../../src/store/store.ts";
 import { capturedLogger } from "./logs.ts";
 import { PG_URL } from "./pg.ts";
@@ -40,6 +41,8 @@ export interface TestServerOptions {
   seed?: boolean;
   keys?: { apiKey: string; otherApiKey: string };
   intentPollMs?: number;
+  /** Connection limits, timeouts, CORS origins (defaults: the service's own). */
+  transport?: Partial<TransportSettings>;
 }
 
 export function testSealer(): Sealer {
@@ -70,6 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log,
     intentTtlMs: options.intentTtlMs ?? 60_000,
     ...(options.intentPollMs ? { intentPollMs: options.intentPollMs } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
   });
   const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
   return {

@@ -1,0 +1,76 @@
+import * as grpc from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import type { ConnectError } from "@connectrpc/connect";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { AppError } from "../errors/app-error.ts";
+import type { CallPipeline } from "../rpc/call.ts";
+import { MAX_MESSAGE_BYTES } from "./limits.ts";
+
+const DETAILS_KEY = "grpc-status-details-bin";
+
+/**
+ * grpc-js answers a request it cannot frame itself, before any handler runs: no message, two
+ * messages, an unknown or broken compression, a message over its hard cap. It sends those as
+ * UNIMPLEMENTED, INTERNAL or RESOURCE_EXHAUSTED with no details, which reads as a server fault.
+ * This interceptor turns them into the catalogue's client errors, with the same details, log
+ * line and request id as any other failed call. `methods` are the paths our services serve.
+ */
+export function framingErrorInterceptor(pipeline: CallPipeline, methods: ReadonlyMap<string, string>): grpc.ServerInterceptor {
+  return (descriptor, call) => {
+    const method = methods.get(descriptor.path);
+    if (!method) return new grpc.ServerInterceptingCall(call);
+    let metadata: grpc.Metadata | undefined;
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(received, nextMetadata) {
+            metadata = received;
+            nextMetadata(received);
+          },
+        });
+      },
+      sendStatus(status, next) {
+        const problem = status.metadata?.get(DETAILS_KEY).length ? undefined : framingProblem(status);
+        if (!problem) return next(status);
+        const header = (name: string) => {
+          const value = metadata?.get(name)[0];
+          return typeof value === "string" ? value : undefined;
+        };
+        const wire = pipeline.finish(pipeline.begin(method, "grpc", header), problem)!;
+        const error = toServiceError(wire);
+        next({ code: error.code, details: error.details, metadata: error.metadata });
+      },
+    });
+  };
+}
+
+/** The catalogue error for one of grpc-js's own framing statuses, or undefined for anything else. */
+function framingProblem(status: { code?: grpc.status; details?: string }): AppError | undefined {
+  const details = status.details ?? "";
+  if (status.code === grpc.status.UNIMPLEMENTED && /request message/i.test(details)) {
+    return new AppError("undecodable_request", { detail: "(the request is not exactly one gRPC message)", metadata: { format: "binary" } });
+  }
+  if (status.code === grpc.status.UNIMPLEMENTED && /encoding/i.test(details)) {
+    return new AppError("unsupported_encoding", { detail: "(send identity, gzip or deflate)", metadata: { accepted: "identity,gzip,deflate" } });
+  }
+  if (status.code === grpc.status.INTERNAL && /decompress|deserializ/i.test(details)) {
+    return new AppError("undecodable_request", { detail: "(the message could not be decompressed)", metadata: { format: "binary" } });
+  }
+  if (status.code === grpc.status.RESOURCE_EXHAUSTED && /larger than/i.test(details)) {
+    return new AppError("message_too_large", { metadata: { limitBytes: String(MAX_MESSAGE_BYTES) } });
+  }
+  if (status.code === grpc.status.INTERNAL && /grpc-timeout/i.test(details)) {
+    return new AppError("invalid_request", { detail: "(the grpc-timeout header is not a valid timeout)" });
+  }
+  return undefined;
+}
+
+/** The same details the Connect transport sends, as grpc-status-details-bin (a google.rpc.Status). */
+export function toServiceError(error: ConnectError): grpc.StatusObject & Error {
+  const details = error.details.flatMap((d) => ("desc" in d ? [anyPack(d.desc, create(d.desc, d.value))] : []));
+  const status = create(StatusSchema, { code: error.code, message: error.rawMessage, details });
+  const metadata = new grpc.Metadata();
+  metadata.set(DETAILS_KEY, Buffer.from(toBinary(StatusSchema, status)));
+  return Object.assign(new Error(error.rawMessage), { code: error.code as number, details: error.rawMessage, metadata });
+}
