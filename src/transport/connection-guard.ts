@@ -16,7 +16,12 @@ export function guardHttp2Session(session: http2.ServerHttp2Session, settings: T
   let active = 0;
   let resets = 0;
   let windowStart = Date.now();
-  const handshake = setTimeout(() => session.destroy(), settings.handshakeTimeoutMs);
+  // Destroying a session that never got a frame leaves its socket open (Node 24), so the
+  // socket is reset first.
+  const handshake = setTimeout(() => {
+    session.socket?.resetAndDestroy();
+    session.destroy();
+  }, settings.handshakeTimeoutMs);
   let idle: NodeJS.Timeout | undefined;
   const clear = () => {
     clearTimeout(handshake);

@@ -37,15 +37,26 @@ export function createHttpServer(handler: (req: http.IncomingMessage | http2.Htt
     s.once("close", () => sessions.delete(s));
     guardHttp2Session(s, settings);
   });
+  // A connection's first request must be complete (HTTP/1.1 headers) or begun (an HTTP/2
+  // stream, see guardHttp2Session) within the handshake timeout, however slowly it trickles
+  // in. Node's own headersTimeout is kept for the requests that follow on a keep-alive
+  // connection, but it did not close concurrent slow first requests in our tests.
+  const handshakes = new WeakMap<net.Socket, NodeJS.Timeout>();
+  h1.on("request", (req: http.IncomingMessage) => clearTimeout(handshakes.get(req.socket)));
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.setTimeout(settings.handshakeTimeoutMs, () => socket.destroy());
+    const handshake = setTimeout(() => socket.destroy(), settings.handshakeTimeoutMs);
+    handshakes.set(socket, handshake);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      clearTimeout(handshake);
+    });
     socket.once("data", (first) => {
-      socket.setTimeout(0);
       socket.pause();
       socket.unshift(first);
-      (first.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE ? h2 : h1).emit("connection", socket);
+      const isH2 = first.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE;
+      if (isH2) clearTimeout(handshake);
+      (isH2 ? h2 : h1).emit("connection", socket);
       process.nextTick(() => socket.resume());
     });
   });
