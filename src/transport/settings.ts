@@ -30,7 +30,7 @@ export const DEFAULT_TRANSPORT_SETTINGS: TransportSettings = {
   handshakeTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
   maxConcurrentStreams: 100,
-  maxResetsPerConnection: 1_000,
+  maxResetsPerConnection: 100,
   maxConnectionAgeMs: 30 * 60_000,
   keepaliveTimeMs: 2 * 60_000,
 };
