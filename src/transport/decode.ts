@@ -43,7 +43,7 @@ function decodeJson<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): 
   } catch (cause) {
     // The library's message may quote the offending value (a password sent as a number,
     // say), so the violation comes from our own walk, which quotes only keys and enum names.
-    const violation = locateJsonProblem(schema, json) ?? { field: /field ([\w.]+)/.exec(String(cause))?.[1] ?? "", description: "not a valid value for this field" };
+    const violation = locateJsonProblem(schema, json) ?? { field: /field [\w.]*?(\w+) /.exec(String(cause))?.[1] ?? "", description: "not a valid value for this field" };
     throw new AppError("undecodable_request", {
       detail: `(json; ${violation.field || "(request)"}: ${violation.description})`,
       metadata: { format: "json", ...(violation.field ? { field: violation.field } : {}) },

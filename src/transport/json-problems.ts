@@ -75,22 +75,31 @@ function enumProblem(desc: DescEnum, value: unknown, at: string): FieldViolation
   return { field: at, description: `${shown} is not a value of ${desc.name}; accepted: ${desc.values.map((v) => v.name).join(", ")}` };
 }
 
-/** The JSON types protobuf's JSON mapping accepts for each scalar (64-bit integers and floats may be strings). */
+/** What protobuf's JSON mapping accepts for each scalar: numbers may be JSON strings, integers must be integers in range. */
 function scalarProblem(scalar: ScalarType, value: unknown, at: string): FieldViolation | undefined {
-  const type = typeof value;
-  const ok =
-    scalar === ScalarType.STRING || scalar === ScalarType.BYTES ? type === "string"
-    : scalar === ScalarType.BOOL ? type === "boolean"
-    : type === "number" || type === "string";
-  return ok ? undefined : { field: at, description: `expected ${scalarName(scalar)}, got ${jsonType(value)}` };
+  if (scalar === ScalarType.STRING || scalar === ScalarType.BYTES) return typeof value === "string" ? undefined : { field: at, description: `expected a JSON string, got ${jsonType(value)}` };
+  if (scalar === ScalarType.BOOL) return typeof value === "boolean" ? undefined : { field: at, description: `expected true or false, got ${jsonType(value)}` };
+  const range = INTEGER_RANGES.get(scalar);
+  const n = typeof value === "number" ? value : typeof value === "string" && NUMBER.test(value.trim()) ? Number(value) : NaN;
+  if (!range) {
+    const special = typeof value === "string" && ["NaN", "Infinity", "-Infinity"].includes(value);
+    return special || !Number.isNaN(n) ? undefined : { field: at, description: `expected a number, got ${jsonType(value)}` };
+  }
+  if (Number.isInteger(n) && n >= range[0] && n <= range[1]) return undefined;
+  return { field: at, description: `expected an integer from ${range[0]} to ${range[1]}, got ${typeof value === "number" ? "another number" : jsonType(value)}` };
 }
 
-function scalarName(scalar: ScalarType): string {
-  if (scalar === ScalarType.STRING) return "a JSON string";
-  if (scalar === ScalarType.BYTES) return "a base64 JSON string";
-  if (scalar === ScalarType.BOOL) return "true or false";
-  return "a JSON number";
-}
+const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+const INT32: [number, number] = [-(2 ** 31), 2 ** 31 - 1];
+const UINT32: [number, number] = [0, 2 ** 32 - 1];
+const INT64: [number, number] = [-(2 ** 63), 2 ** 63];
+const UINT64: [number, number] = [0, 2 ** 64];
+const INTEGER_RANGES = new Map<ScalarType, [number, number]>([
+  [ScalarType.INT32, INT32], [ScalarType.SINT32, INT32], [ScalarType.SFIXED32, INT32],
+  [ScalarType.UINT32, UINT32], [ScalarType.FIXED32, UINT32],
+  [ScalarType.INT64, INT64], [ScalarType.SINT64, INT64], [ScalarType.SFIXED64, INT64],
+  [ScalarType.UINT64, UINT64], [ScalarType.FIXED64, UINT64],
+]);
 
 function unknownKey(schema: DescMessage, key: string): string {
   const names = schema.fields.map((f) => f.name);
