@@ -21,6 +21,22 @@ export function framingErrorInterceptor(pipeline: CallPipeline, methods: Readonl
     const method = methods.get(descriptor.path);
     if (!method) return new grpc.ServerInterceptingCall(call);
     let metadata: grpc.Metadata | undefined;
+    const header = (name: string) => {
+      const value = metadata?.get(name)[0];
+      return typeof value === "string" ? value : undefined;
+    };
+    const answer = (problem: AppError) => {
+      const error = toServiceError(pipeline.finish(pipeline.begin(method, "grpc", header), problem)!);
+      return { code: error.code, details: error.details, metadata: error.metadata };
+    };
+    // Some of these statuses (an unknown encoding, a message that cannot be decompressed)
+    // are sent by grpc-js's own call object, past any interceptor's responder: so its
+    // sendStatus is where they are translated.
+    const send = call.sendStatus.bind(call);
+    call.sendStatus = (status) => {
+      const problem = status.metadata?.get(DETAILS_KEY).length ? undefined : framingProblem(status);
+      send(problem ? answer(problem) : status);
+    };
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
         next({
@@ -30,19 +46,15 @@ export function framingErrorInterceptor(pipeline: CallPipeline, methods: Readonl
           },
         });
       },
-      sendStatus(status, next) {
-        const problem = status.metadata?.get(DETAILS_KEY).length ? undefined : framingProblem(status);
-        if (!problem) return next(status);
-        const header = (name: string) => {
-          const value = metadata?.get(name)[0];
-          return typeof value === "string" ? value : undefined;
-        };
-        const wire = pipeline.finish(pipeline.begin(method, "grpc", header), problem)!;
-        const error = toServiceError(wire);
-        next({ code: error.code, details: error.details, metadata: error.metadata });
-      },
     });
   };
+}
+
+/** The encodings grpc-js decompresses. */
+const ACCEPTED_ENCODINGS = new Set(["identity", "gzip", "deflate"]);
+
+function unsupportedEncoding(encoding: string): AppError {
+  return new AppError("unsupported_encoding", { detail: "(send identity, gzip or deflate)", metadata: { encoding: encoding.slice(0, 40), accepted: [...ACCEPTED_ENCODINGS].join(",") } });
 }
 
 /** The catalogue error for one of grpc-js's own framing statuses, or undefined for anything else. */
@@ -51,8 +63,8 @@ function framingProblem(status: { code?: grpc.status; details?: string }): AppEr
   if (status.code === grpc.status.UNIMPLEMENTED && /request message/i.test(details)) {
     return new AppError("undecodable_request", { detail: "(the request is not exactly one gRPC message)", metadata: { format: "binary" } });
   }
-  if (status.code === grpc.status.UNIMPLEMENTED && /encoding/i.test(details)) {
-    return new AppError("unsupported_encoding", { detail: "(send identity, gzip or deflate)", metadata: { accepted: "identity,gzip,deflate" } });
+  if (status.code === grpc.status.UNIMPLEMENTED && /encoding "([^"]*)"/i.test(details)) {
+    return unsupportedEncoding(/encoding "([^"]*)"/i.exec(details)![1]!);
   }
   if (status.code === grpc.status.INTERNAL && /decompress|deserializ/i.test(details)) {
     return new AppError("undecodable_request", { detail: "(the message could not be decompressed)", metadata: { format: "binary" } });
