@@ -1,6 +1,6 @@
-import { fromBinary, fromJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, fromJsonString, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { AppError } from "../errors/app-error.ts";
-import { locateJsonProblem } from "./json-problems.ts";
+import { libraryViolation, locateJsonProblem } from "./json-problems.ts";
 import { MAX_JSON_DEPTH, MAX_MESSAGE_BYTES } from "./limits.ts";
 
 export type WireFormat = "binary" | "json";
@@ -32,18 +32,19 @@ function decodeJson<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): 
     throw undecodable("json", "the body is not UTF-8", cause);
   }
   if (nestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw undecodable("json", `nested deeper than ${MAX_JSON_DEPTH} levels`);
-  let json: JsonValue;
   try {
-    json = JSON.parse(text) as JsonValue;
+    // The same parse connect-node would run (it refuses duplicate keys, which JSON.parse keeps).
+    return fromJsonString(schema, text);
   } catch (cause) {
-    throw undecodable("json", "not valid JSON", cause);
-  }
-  try {
-    return fromJson(schema, json);
-  } catch (cause) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw undecodable("json", "not valid JSON", cause);
+    }
     // The library's message may quote the offending value (a password sent as a number,
     // say), so the violation comes from our own walk, which quotes only keys and enum names.
-    const violation = locateJsonProblem(schema, json) ?? { field: /field [\w.]*?(\w+) /.exec(String(cause))?.[1] ?? "", description: "not a valid value for this field" };
+    const violation = locateJsonProblem(schema, json) ?? libraryViolation(cause);
     throw new AppError("undecodable_request", {
       detail: `(json; ${violation.field || "(request)"}: ${violation.description})`,
       metadata: { format: "json", ...(violation.field ? { field: violation.field } : {}) },

@@ -33,6 +33,17 @@ export function locateJsonProblem(schema: DescMessage, json: unknown, path = "")
   return undefined;
 }
 
+/**
+ * The violation of a refusal our walk does not explain, from the library's message: only the
+ * key or field name it mentions is kept, never a value it may quote.
+ */
+export function libraryViolation(cause: unknown): FieldViolation {
+  const message = cause instanceof Error ? cause.message : "";
+  const duplicate = /duplicate object key "([^"]*)"/.exec(message)?.[1];
+  if (duplicate !== undefined) return { field: cut(duplicate), description: `the key ${quote(duplicate)} appears more than once` };
+  return { field: /field [\w.]*?(\w+) /.exec(message)?.[1] ?? "", description: "not a valid value for this field" };
+}
+
 function fieldProblem(field: DescField, value: unknown, at: string): FieldViolation | undefined {
   switch (field.fieldKind) {
     case "message":
