@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, if missing: protoc (proto generation check),
 # Dovecot (the real IMAP server the MAIL connector is tested against), openssl (throwaway
-# test CAs), ss from iproute2 (counting open sockets). SMTP is smtp-server from npm.
+# test CAs), ss from iproute2 (counting open sockets), Chromium (the browser test drives it
+# through playwright-core, which downloads no browser of its own). SMTP is smtp-server from npm.
 # Idempotent; as root.
 set -euo pipefail
 missing=()
@@ -9,6 +10,7 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v ss >/dev/null || [ -x /usr/sbin/ss ] || [ -x /usr/bin/ss ] || missing+=(iproute2)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing system packages: ${missing[*]} (install them with: sudo apt-get install -y ${missing[*]})" >&2
