@@ -50,7 +50,7 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
   const cors = createCors(settings.corsAllowedOrigins);
 
-  return (req, res) => {
+  const handle: NodeHandler = (req, res) => {
     const path = req.url?.split("?", 2)[0] ?? "";
     const header = (name: string) => headerValue(req.headers[name]);
     const { verdict, preflight } = cors.check(req, res);
@@ -85,6 +85,14 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
       })
       // The response was already being written; the only failure left is the socket going away.
       .catch(() => res.destroy());
+  };
+  // An HTTP/2 stream is handled once the rest of what arrived with it has been read: a stream
+  // opened and reset in the same packet (rapid reset, CVE-2023-44487) then costs nothing here.
+  return (req, res) => {
+    if (!("stream" in req)) return handle(req, res);
+    setImmediate(() => {
+      if (!req.stream.destroyed && req.stream.rstCode === undefined) handle(req, res);
+    });
   };
 }
 

@@ -38,8 +38,9 @@ describe("bodies without a key", () => {
     expect(connectProbe.failures).toEqual([]);
     // Before: 1.6-1.8 s of CPU per body. This process also runs the probes (a few ms each), hence the margin.
     expect(cpuMsPerBody).toBeLessThan(400);
-    // Latency is compared with the same probe without an attack, so a busy machine does not fail it.
-    const bound = Math.max(500, 4 * baseline.p95Ms);
+    // 500 ms on a quiet machine; on a loaded one the bound scales with the same probe's latency
+    // without an attack, so load does not fail it. Before the fix: p95 6.6-10.6 s.
+    const bound = Math.max(500, 15 * baseline.p95Ms);
     expect(grpcProbe.p95Ms).toBeLessThan(bound);
     expect(connectProbe.p95Ms).toBeLessThan(bound);
   });
