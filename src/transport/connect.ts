@@ -91,7 +91,7 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
   return (req, res) => {
     if (!("stream" in req)) return handle(req, res);
     setImmediate(() => {
-      if (!req.stream.destroyed && req.stream.rstCode === undefined) handle(req, res);
+      if (!req.stream.destroyed && !req.stream.closed) handle(req, res);
     });
   };
 }

@@ -32,10 +32,15 @@ export function framingErrorInterceptor(pipeline: CallPipeline, methods: Readonl
     // Some of these statuses (an unknown encoding, a message that cannot be decompressed)
     // are sent by grpc-js's own call object, past any interceptor's responder: so its
     // sendStatus is where they are translated.
+    // A stream the client resets reads to grpc-js as one that ended without a message: the
+    // translation waits a turn of the event loop, and a call cancelled by then is not a
+    // mistake to answer or log (rapid reset would otherwise log every stream).
+    let cancelled = false;
     const send = call.sendStatus.bind(call);
     call.sendStatus = (status) => {
       const problem = status.metadata?.get(DETAILS_KEY).length ? undefined : framingProblem(status);
-      send(problem ? answer(problem) : status);
+      if (!problem) return send(status);
+      setImmediate(() => send(cancelled ? status : answer(problem)));
     };
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
@@ -43,6 +48,9 @@ export function framingErrorInterceptor(pipeline: CallPipeline, methods: Readonl
           onReceiveMetadata(received, nextMetadata) {
             metadata = received;
             nextMetadata(received);
+          },
+          onCancel() {
+            cancelled = true;
           },
         });
       },
