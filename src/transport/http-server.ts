@@ -11,6 +11,7 @@ export interface HttpServer {
 }
 
 const H2_PREFACE = "PRI * HTTP/2.0";
+const HTTP1_KEEP_ALIVE_MS = 5_000;
 
 /**
  * HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge, as gRPC-Web proxies and
@@ -25,7 +26,8 @@ export function createHttpServer(handler: (req: http.IncomingMessage | http2.Htt
       // often enough for that timeout to mean something (Node checks every 30 s by default).
       headersTimeout: settings.handshakeTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, settings.handshakeTimeoutMs),
-      keepAliveTimeout: settings.idleTimeoutMs,
+      // Node's own 5 s for an idle keep-alive connection, unless the idle timeout is shorter.
+      keepAliveTimeout: Math.min(settings.idleTimeoutMs, HTTP1_KEEP_ALIVE_MS),
     },
     handler,
   );
