@@ -7,18 +7,17 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import { AppError } from "../errors/app-error.ts";
 import { callKey, type Call, type CallPipeline, type TransportName } from "../rpc/call.ts";
 import { readBody } from "./body.ts";
-import { createCors } from "./cors.ts";
 import { decodeRequest, type WireFormat } from "./decode.ts";
 import { answerJsonError } from "./http-errors.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
-import type { TransportSettings } from "./settings.ts";
 
 export interface ConnectServiceBinding {
   service: DescService;
   impl: object;
 }
 
-type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+/** `refusal`: the request is already refused (an origin CORS does not allow), answered here in Connect's JSON. */
+type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, refusal?: AppError) => void;
 
 /** Why a request will not reach its RPC, carried from the body step to the request gate. */
 const problemKey = createContextKey<{ error: unknown } | undefined>(undefined);
@@ -32,12 +31,12 @@ const ENCODING_HEADERS = ["content-encoding", "connect-content-encoding", "grpc-
  * ServiceImpls the gRPC transport serves. Native gRPC is left to grpc-js on its own port.
  *
  * Everything that can be decided from the headers is decided before a body byte is read:
- * CORS, the path, the content type and the API key. Only then is the body read (bounded,
+ * CORS (by withCors, in front of this), the path, the content type and the API key. Only then is the body read (bounded,
  * chunk by chunk) and decoded by us; connect-node gets the bytes we read, or an empty body
  * when the request is refused, and the request gate answers with our error in whatever
  * protocol was spoken.
  */
-export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal, settings: TransportSettings): NodeHandler {
+export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal): NodeHandler {
   const router = createConnectRouter({
     grpc: false,
     readMaxBytes: HARD_MESSAGE_CAP_BYTES,
@@ -48,22 +47,17 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
   });
   for (const { service, impl } of bindings) router.service(service, impl as never);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
-  const cors = createCors(settings.corsAllowedOrigins);
 
-  const handle: NodeHandler = (req, res) => {
+  const handle: NodeHandler = (req, res, refusal) => {
     const path = req.url?.split("?", 2)[0] ?? "";
     const header = (name: string) => headerValue(req.headers[name]);
-    const { verdict, preflight } = cors.check(req, res);
-    if (verdict === "refused") {
-      return answerJsonError(pipeline, path, header, res, new AppError("origin_not_allowed", { metadata: { origin: String(req.headers.origin).slice(0, 100) } }));
-    }
-    if (preflight) return;
+    if (refusal) return answerJsonError(pipeline, path, header, res, refusal);
     const handler = paths.get(path);
     if (!handler) return answerJsonError(pipeline, path, header, res, new AppError("unknown_method"));
     const shape = bodyShape(req.method, header("content-type"));
     if (!shape) return answerJsonError(pipeline, handler.requestPath, header, res, new AppError("unsupported_media_type"));
 
-    const call = pipeline.begin(handler.method.name, shape.transport, header);
+    const call = pipeline.begin(handler.method, shape.transport, header);
     const uReq = universalRequestFromNodeRequest(req, res, undefined, createContextValues().set(callKey, call));
     let bodyRead = false;
     prepareBody(pipeline, call, handler, uReq, shape, () => (bodyRead = true))
@@ -88,10 +82,10 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
   };
   // An HTTP/2 stream is handled once the rest of what arrived with it has been read: a stream
   // opened and reset in the same packet (rapid reset, CVE-2023-44487) then costs nothing here.
-  return (req, res) => {
-    if (!("stream" in req)) return handle(req, res);
+  return (req, res, refusal) => {
+    if (!("stream" in req)) return handle(req, res, refusal);
     setImmediate(() => {
-      if (!req.stream.destroyed && !req.stream.closed) handle(req, res);
+      if (!req.stream.destroyed && !req.stream.closed) handle(req, res, refusal);
     });
   };
 }
@@ -127,7 +121,7 @@ function bodyShape(method: string | undefined, contentType: string | undefined):
 async function prepareBody(pipeline: CallPipeline, call: Call, handler: UniversalHandler, uReq: UniversalServerRequest, shape: BodyShape, onRead: () => void): Promise<{ body: Uint8Array; problem?: { error: unknown } }> {
   const header = (name: string) => uReq.header.get(name) ?? undefined;
   try {
-    await pipeline.authenticate(call, header);
+    await call.trace.inContext(() => pipeline.authenticate(call, header));
     const encoding = header(shape.encodingHeader)?.toLowerCase();
     if (encoding && !ACCEPTED_ENCODINGS.has(encoding)) {
       throw new AppError("unsupported_encoding", { detail: "(send identity, gzip or br)", metadata: { encoding: encoding.slice(0, 40), accepted: "identity,gzip,br" } });
@@ -146,6 +140,8 @@ async function prepareBody(pipeline: CallPipeline, call: Call, handler: Universa
 function gate(pipeline: CallPipeline) {
   return (ctx: HandlerContext): void => {
     const call = ctx.values.get(callKey)!;
+    // Sent with the answer, error or not (connect-node merges a failed call's metadata into these).
+    ctx.responseHeader.set("x-request-id", call.requestId);
     const problem = ctx.values.get(problemKey);
     if (problem) throw pipeline.finish(call, problem.error);
   };
@@ -155,7 +151,7 @@ function finishInterceptor(pipeline: CallPipeline): Interceptor {
   return (next) => async (req) => {
     const call = req.contextValues.get(callKey)!;
     try {
-      const res = await next(req);
+      const res = await call.trace.inContext(() => next(req));
       if (!res.stream) {
         pipeline.finish(call);
         return res;
@@ -165,7 +161,7 @@ function finishInterceptor(pipeline: CallPipeline): Interceptor {
         ...res,
         message: (async function* () {
           try {
-            yield* messages;
+            yield* call.trace.inContextEach(messages);
             pipeline.finish(call);
           } catch (error) {
             throw pipeline.finish(call, error);

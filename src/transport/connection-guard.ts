@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import type { TransportSettings } from "./settings.ts";
+import type { TransportSettings } from "../config.ts";
 
 const RESET_WINDOW_MS = 10_000;
 

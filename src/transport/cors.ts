@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { cors as connectCors } from "@connectrpc/connect";
+import { AppError } from "../errors/app-error.ts";
 
 /** Headers a page may send: Connect's and gRPC-Web's own, plus ours (the API key, the request id, W3C trace context). */
 export const CORS_ALLOWED_HEADERS = [...connectCors.allowedHeaders, "x-api-key", "authorization", "x-request-id", "traceparent", "tracestate"];
 /** Headers a page may read: gRPC-Web's status and details, and the request id (a header, or a Connect unary trailer). */
 export const CORS_EXPOSED_HEADERS = [...connectCors.exposedHeaders, "x-request-id", "trailer-x-request-id"];
+/** Connect's methods, and REST's DELETE. */
+const CORS_ALLOWED_METHODS = [...connectCors.allowedMethods, "DELETE"];
 /** How long a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_S = 7200;
 
@@ -32,12 +35,29 @@ export function createCors(allowedOrigins: readonly string[]) {
         res.setHeader("access-control-expose-headers", CORS_EXPOSED_HEADERS.join(", "));
         return { verdict: "allowed", preflight };
       }
-      res.setHeader("access-control-allow-methods", connectCors.allowedMethods.join(", "));
+      res.setHeader("access-control-allow-methods", CORS_ALLOWED_METHODS.join(", "));
       res.setHeader("access-control-allow-headers", CORS_ALLOWED_HEADERS.join(", "));
       res.setHeader("access-control-max-age", String(PREFLIGHT_MAX_AGE_S));
       res.statusCode = 204;
       res.end();
       return { verdict: "allowed", preflight };
     },
+  };
+}
+
+type NodeRequest = IncomingMessage | Http2ServerRequest;
+type NodeResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * CORS in front of everything the HTTP port routes (Connect, gRPC-Web and REST alike):
+ * preflights are answered here; a request from an origin not allowed reaches `handler` with
+ * its refusal, which the protocol spoken answers in its own error format.
+ */
+export function withCors(allowedOrigins: readonly string[], handler: (req: NodeRequest, res: NodeResponse, refusal?: AppError) => void): (req: NodeRequest, res: NodeResponse) => void {
+  const cors = createCors(allowedOrigins);
+  return (req, res) => {
+    const { verdict, preflight } = cors.check(req, res);
+    if (verdict === "refused") return handler(req, res, new AppError("origin_not_allowed", { metadata: { origin: String(req.headers.origin).slice(0, 100) } }));
+    if (!preflight) handler(req, res);
   };
 }

@@ -4,6 +4,7 @@ import { anyPack } from "@bufbuild/protobuf/wkt";
 import type { ConnectError } from "@connectrpc/connect";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { AppError } from "../errors/app-error.ts";
+import type { RpcRef } from "../observability/rpc-trace.ts";
 import type { CallPipeline } from "../rpc/call.ts";
 import { MAX_MESSAGE_BYTES } from "./limits.ts";
 
@@ -16,7 +17,7 @@ const DETAILS_KEY = "grpc-status-details-bin";
  * This interceptor turns them into the catalogue's client errors, with the same details, log
  * line and request id as any other failed call. `methods` are the paths our services serve.
  */
-export function framingErrorInterceptor(pipeline: CallPipeline, methods: ReadonlyMap<string, string>): grpc.ServerInterceptor {
+export function framingErrorInterceptor(pipeline: CallPipeline, methods: ReadonlyMap<string, RpcRef>): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const method = methods.get(descriptor.path);
     if (!method) return new grpc.ServerInterceptingCall(call);

@@ -13,9 +13,10 @@ const LOGGED_PATH_MAX = 120;
  * entry's HTTP status, and logs it as the RPC line of any other failed call.
  */
 export function answerJsonError(pipeline: CallPipeline, path: string, header: (name: string) => string | undefined, res: ServerResponse | Http2ServerResponse, error: AppError): void {
-  const call = pipeline.begin(path.slice(0, LOGGED_PATH_MAX), "connect", header);
+  const call = pipeline.begin({ name: path.slice(0, LOGGED_PATH_MAX), parent: { typeName: "http" } }, "connect", header);
   const wire = pipeline.finish(call, error)!;
   res.statusCode = error.entry.httpStatus;
+  res.setHeader("x-request-id", call.requestId);
   res.setHeader("content-type", "application/json");
   res.end(errorToJsonBytes(wire, {}));
 }

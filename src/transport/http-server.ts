@@ -2,7 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { guardHttp2Session } from "./connection-guard.ts";
-import type { TransportSettings } from "./settings.ts";
+import type { TransportSettings } from "../config.ts";
 
 export interface HttpServer {
   listen(port: number, host: string): Promise<number>;
@@ -22,6 +22,8 @@ const HTTP1_KEEP_ALIVE_MS = 5_000;
 export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void, settings: TransportSettings): HttpServer {
   const h1 = http.createServer(
     {
+      // Duplicated headers are joined rather than dropped, so a second authorization header is seen (and refused).
+      joinDuplicateHeaders: true,
       // A request's headers must arrive within the handshake timeout (slowloris), checked
       // often enough for that timeout to mean something (Node checks every 30 s by default).
       headersTimeout: settings.handshakeTimeoutMs,
@@ -31,7 +33,10 @@ export function createHttpServer(handler: (req: http.IncomingMessage | http2.Htt
     },
     handler,
   );
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: settings.maxConcurrentStreams } }, handler);
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: settings.maxConcurrentStreams } }, (req, res) => {
+    joinRepeatedAuthorization(req);
+    handler(req, res);
+  });
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
@@ -91,4 +96,16 @@ export function createHttpServer(handler: (req: http.IncomingMessage | http2.Htt
       clearInterval(idle);
     },
   };
+}
+
+/**
+ * node:http2 keeps only the first of a repeated `authorization` (to it a single-value
+ * header). Joined as HTTP/1.1 joins it, the authenticator sees the repetition and refuses it.
+ */
+function joinRepeatedAuthorization(req: http2.Http2ServerRequest): void {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === "authorization") values.push(req.rawHeaders[i + 1]!);
+  }
+  if (values.length > 1) req.headers.authorization = values.join(", ");
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { callRpc, WIRES, type Wire } from "../support/clients.ts";
-import { runCli, startServiceProcess, tempDataDir, type ServiceProcess } from "../support/process.ts";
+import { runCli, runToExit, startServiceProcess, tempDataDir, type ServiceProcess } from "../support/process.ts";
 
 /** The admin CLI as a subprocess on the server's DATA_DIR: the keys it prints work, and revoking them takes effect within API_KEY_CACHE_MS. */
 
@@ -90,6 +90,42 @@ describe("postpress-accounts CLI", () => {
     expect(noWorkspace.code).not.toBe(0);
     expect(noWorkspace.stdout).toBe("");
     expect(noWorkspace.stderr).toContain("nope");
+  });
+
+  it("--help and -h print the usage on stdout, exit 0; --version the version", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const r = await runCli([flag], env);
+      expect(r.code, flag).toBe(0);
+      expect(r.stdout).toMatch(/^usage: npm run -s cli -- <command>/);
+      expect(r.stdout).toContain("keys create --workspace <name>");
+      expect(r.stdout).toContain("SEALING_KEYS");
+      expect(r.stderr).toBe("");
+    }
+    expect((await runCli(["--version"], env)).stdout).toMatch(/^postpress-accounts \d+\.\d+\.\d+\n$/);
+  });
+
+  it("an unknown option or command: one clear line on stderr (no stack), exit 2, nothing opened", async () => {
+    const dataDir2 = join(dataDir, "unused");
+    for (const args of [["keys", "create", "--workspcae", "acme"], ["keys", "destroy"]]) {
+      const r = await runCli(args, { DATA_DIR: dataDir2 });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^error: (Unknown option '--workspcae'|unknown command "keys destroy")/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(dataDir2)).toBe(false);
+  });
+
+  it("a refused setting: the message names it, exit 1, nothing opened", async () => {
+    const r = await runCli(["workspaces", "list"], { DATA_DIR: join(dataDir, "unused2"), DATABASE_URL: "garbage" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: invalid configuration: DATABASE_URL must be a PostgreSQL URL.*not a valid URL/);
+  });
+
+  it("KEY=$(npm run -s cli -- keys create ...) captures the key alone, as the README shows", async () => {
+    const r = await runToExit(["npm", "run", "-s", "cli", "--", "keys", "create", "--workspace", "acme"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${KEY_FORMAT.source.slice(0, -1)}\n$`));
   });
 
   it("secrets rotate runs on the same store", async () => {

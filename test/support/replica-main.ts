@@ -18,6 +18,7 @@ import pino from "pino";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer } from "../../src/crypto/sealer.ts";
 import { createLogger } from "../../src/logging.ts";
+import { loadConfig } from "../../src/config.ts";
 import { build } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
@@ -43,12 +44,11 @@ const log = createLogger({ level: env.LOG_LEVEL || "warn", destination: pino.des
 const sealer = createSealer(parseKeyring(required("SEALING_KEYS"), env.SEALING_ACTIVE_KEY || undefined));
 const step = JSON.parse(env.CONNECTOR_STEP || "{}") as Step;
 const store = await openStoreFromEnv();
-const server = build({
+const server = build(loadConfig({ INTENT_TTL_MS: env.INTENT_TTL_MS || "60000", API_KEY_CACHE_MS: env.API_KEY_CACHE_MS }), {
   store,
   sealer,
   connectors: [createScriptedConnector(step)],
   log,
-  intentTtlMs: Number(env.INTENT_TTL_MS || 60_000),
 });
 const ports = await server.listen({ host: "127.0.0.1", grpcPort: Number(env.GRPC_PORT || 0), httpPort: Number(env.HTTP_PORT || 0) });
 process.stdout.write(`${JSON.stringify({ ...ports, pid: process.pid })}\n`);

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
+import { loadConfig, type TransportSettings } from "../../src/config.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer, type Sealer } from "../../src/crypto/sealer.ts";
 import type { AnyConnector } from "../../src/domain/connectors/registry.ts";
 import { build, type Server } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
-import type { TransportSettings } from "../../src/transport/settings.ts";
 import type { Store } from "../../src/store/store.ts";
 import { capturedLogger } from "./logs.ts";
 import { PG_URL } from "./pg.ts";
@@ -17,6 +17,8 @@ import { PG_URL } from "./pg.ts";
 export interface TestServer {
   grpcAddress: string;
   httpUrl: string;
+  /** The admin metrics server, when `metrics` was asked for. */
+  metricsUrl: string | undefined;
   /** API key of workspace "alpha". */
   apiKey: string;
   /** API key of workspace "beta", for isolation tests. */
@@ -43,6 +45,10 @@ export interface TestServerOptions {
   intentPollMs?: number;
   /** Connection limits, timeouts, CORS origins (defaults: the service's own). */
   transport?: Partial<TransportSettings>;
+  /** Serve GET /metrics on an admin port of its own. */
+  metrics?: boolean;
+  /** Further configuration, as environment variables (parsed by the service's own loadConfig). */
+  env?: Record<string, string>;
 }
 
 export function testSealer(): Sealer {
@@ -66,19 +72,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     apiKey = (await createApiKey(store, "alpha", "test")).token;
     otherApiKey = (await createApiKey(store, "beta", "test")).token;
   }
-  const server = build({
-    store,
-    sealer,
-    connectors: options.connectors ?? [],
-    log,
-    intentTtlMs: options.intentTtlMs ?? 60_000,
-    ...(options.intentPollMs ? { intentPollMs: options.intentPollMs } : {}),
-    ...(options.transport ? { transport: options.transport } : {}),
+  // The production defaults (API-key cache included), but for what the test sets.
+  const config = loadConfig({
+    INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
+    ...(options.intentPollMs ? { INTENT_POLL_MS: String(options.intentPollMs) } : {}),
+    ...options.env,
   });
-  const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
+  const server = build({ ...config, transport: { ...config.transport, ...options.transport } }, { store, sealer, connectors: options.connectors ?? [], log });
+  const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0, metricsPort: options.metrics ? 0 : undefined });
   return {
     grpcAddress: `127.0.0.1:${ports.grpcPort}`,
     httpUrl: `http://127.0.0.1:${ports.httpPort}`,
+    metricsUrl: ports.metricsPort === undefined ? undefined : `http://127.0.0.1:${ports.metricsPort}`,
     apiKey,
     otherApiKey,
     store,

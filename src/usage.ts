@@ -1,0 +1,35 @@
+import { schema } from "./config.ts";
+import { configurationHelp } from "./config/help.ts";
+
+/** `--help` of the server: how to start it and every setting, from the configuration schema. */
+export function serverUsage(): string {
+  return `usage: npm start [-- --help | --version]
+
+Serves postpress.accounts.v1.AccountService over native gRPC (GRPC_PORT) and Connect /
+gRPC-Web (HTTP_PORT) until SIGTERM or SIGINT, then drains and exits 0. A bad setting is
+one JSON "fatal" log line naming it, and exit code 1.
+
+Configuration (environment variables; blank counts as unset):
+
+${configurationHelp(schema)}`;
+}
+
+/** `--help` of the CLI: its commands and the settings it reads (the store and the sealing keys). */
+export function cliUsage(): string {
+  return `usage: npm run -s cli -- <command> [options]
+
+  workspaces create <name>                      create a workspace
+  workspaces list                               list workspaces
+  keys create --workspace <name> [--label L]    create an API key; prints the key alone on stdout
+  keys list [--workspace <name>]                list API keys (ids, never the keys)
+  keys revoke <key_id>                          revoke an API key
+  secrets rotate                                re-seal every stored secret under the active key
+
+  -h, --help       this help
+  -v, --version    the version
+
+Uses the server's configuration (-s keeps npm's own banner off stdout, so
+KEY=$(npm run -s cli -- keys create --workspace acme) holds the key alone):
+
+${configurationHelp({ store: schema.store, production: schema.production, sealing: schema.sealing })}`;
+}
