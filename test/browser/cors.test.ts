@@ -138,6 +138,31 @@ describe("preflight answers (what the browser relies on)", () => {
     for (const h of ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id"]) expect(actual.headers.get("access-control-expose-headers")?.toLowerCase()).toContain(h);
   });
 
+  it("the REST API under /api/v1/ has the same policy: DELETE preflights allowed, other origins refused as problem+json", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${server.httpUrl}/api/v1/accounts/acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "DELETE", "access-control-request-headers": "x-api-key" },
+      });
+    const ok = await preflight("https://app.example.com");
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(ok.headers.get("access-control-allow-methods")).toContain("DELETE");
+    const refused = await preflight("https://evil.example.net");
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    expect(refused.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await refused.json()) as { type: string }).type).toBe("errors/origin_not_allowed");
+
+    const listed = await fetch(`${server.httpUrl}/api/v1/accounts`, { headers: { origin: "https://app.example.com", "x-api-key": server.apiKey } });
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(listed.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("x-request-id");
+    // A refused origin reaches no route: the call is refused even with a valid key.
+    const other = await fetch(`${server.httpUrl}/api/v1/accounts`, { headers: { origin: "https://evil.example.net", "x-api-key": server.apiKey } });
+    expect(other.status).toBe(403);
+  });
+
   it("with no origins configured (the default), every cross-origin request is refused", async () => {
     const plain = await startTestServer();
     try {
