@@ -54,8 +54,12 @@ function decodeJson<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): 
   }
 }
 
-/** How deep arrays and objects nest in `text`, counted up to just past `limit`. */
-function nestingDepth(text: string, limit: number): number {
+/**
+ * How deep arrays and objects nest in `text`, counted up to just past `limit` (so a body of
+ * brackets costs one pass, no recursion). Above `limit` exactly when the nesting is; REST's
+ * body reader checks with it too.
+ */
+export function nestingDepth(text: string, limit: number): number {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
