@@ -3,7 +3,8 @@
 # Dovecot (the real IMAP server the MAIL connector is tested against), openssl (throwaway
 # test CAs), ss from iproute2 (counting open sockets), curl (.ci/run's production install
 # check, and HTTP/2 requests Node's own client refuses to send, such as a repeated
-# authorization header). SMTP is smtp-server from npm.
+# authorization header), Chromium (the browser test drives it through playwright-core, which
+# downloads no browser of its own). SMTP is smtp-server from npm.
 # Idempotent; as root.
 set -euo pipefail
 missing=()
@@ -12,6 +13,7 @@ command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-i
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v ss >/dev/null || [ -x /usr/sbin/ss ] || [ -x /usr/bin/ss ] || missing+=(iproute2)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing system packages: ${missing[*]} (install them with: sudo apt-get install -y ${missing[*]})" >&2

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { KEY_ID, parseKeyring } from "./crypto/keyring.ts";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
 import { extraCertificates } from "./domain/connectors/mail/tls.ts";
-import { cidrList, hostPorts, integer, Invalid, NON_NEGATIVE_MS, oneOf, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { cidrList, hostPort, hostPorts, integer, Invalid, NON_NEGATIVE_MS, oneOf, originList, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
 import { tracingProblem, tracingSchema } from "./config/tracing.ts";
 import { readTree, type Parsed, type Problem, type SettingTree } from "./config/tree.ts";
 
@@ -86,6 +86,19 @@ export const schema = {
     checkIntervalMs: setting({ env: "HEALTH_CHECK_INTERVAL_MS", default: "5000", doc: "how often the store is pinged; health (gRPC, /readyz) is NOT_SERVING while it cannot be reached", ...POSITIVE_MS }),
   },
   tracing: tracingSchema,
+  transport: {
+    corsAllowedOrigins: setting({
+      env: "CORS_ALLOWED_ORIGINS",
+      doc: "origins whose pages may call the HTTP port (Connect, gRPC-Web, REST); others are refused errors/origin_not_allowed; unset: none",
+      ...originList,
+    }),
+    handshakeTimeoutMs: setting({ env: "HANDSHAKE_TIMEOUT_MS", default: "5000", doc: "a new connection must send its first request (HTTP/1.1 headers, or an HTTP/2 session's first stream) within this", ...POSITIVE_MS }),
+    idleTimeoutMs: setting({ env: "IDLE_TIMEOUT_MS", default: "300000", doc: "a connection with no call in flight is closed after this (both ports)", ...POSITIVE_MS }),
+    maxConcurrentStreams: setting({ env: "HTTP2_MAX_CONCURRENT_STREAMS", default: "100", doc: "concurrent streams one HTTP/2 connection may open (both ports)", accepted: "a positive whole number", parse: integer(1) }),
+    maxResetsPerConnection: setting({ env: "HTTP2_MAX_RESETS", default: "100", doc: "streams a client may cancel per HTTP/2 connection before GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487)", accepted: "a positive whole number", parse: integer(1) }),
+    maxConnectionAgeMs: setting({ env: "GRPC_MAX_CONNECTION_AGE_MS", default: "1800000", doc: "gRPC port: a connection is asked to reconnect (GOAWAY) after this long, so load rebalances", ...POSITIVE_MS }),
+    keepaliveTimeMs: setting({ env: "GRPC_KEEPALIVE_TIME_MS", default: "120000", doc: "gRPC port: a connection silent this long is pinged, and dropped if the ping goes unanswered", ...POSITIVE_MS }),
+  },
   gateways: Object.fromEntries(
     (Object.keys(GATEWAY_PROVIDERS) as GatewayProvider[]).map((provider) => [
       provider,
@@ -177,6 +190,8 @@ export type GatewayConfig = Parsed<typeof gatewaySchema>;
 export type DriverConfig = Config["drivers"];
 /** Where the web drivers find each provider (tests point them at local servers), and their bounds. */
 export type WebDriversConfig = Config["webDrivers"];
+/** Connection limits and timeouts of both ports, and the origins browsers may call from. */
+export type TransportSettings = Config["transport"];
 
 /** Rules between settings both processes read. */
 const sharedChecks: ((c: Pick<GatewayConfig, "log" | "drivers">) => Problem | undefined)[] = [

@@ -13,6 +13,7 @@ import { createCallPipeline } from "./rpc/call.ts";
 import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
+import { withCors } from "./transport/cors.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
 import { createHttpServer } from "./transport/http-server.ts";
 
@@ -45,7 +46,7 @@ export interface Server {
  * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
  * a test server runs with what production runs with unless the test says otherwise.
  */
-export function build(config: Pick<Config, "intents" | "auth" | "health">, deps: ServerDeps): Server {
+export function build(config: Pick<Config, "intents" | "auth" | "health" | "transport">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
   const observability = createObservability({
     store: deps.store,
@@ -67,10 +68,12 @@ export function build(config: Pick<Config, "intents" | "auth" | "health">, deps:
   const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
   const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
   const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth);
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth, config.transport);
   const connect = createConnectHandler(services, pipeline, shutdown.signal);
   const rest = createRestHandler(accounts, pipeline, shutdown.signal);
-  const http = createHttpServer(withProbes(health, (req, res) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res) : connect(req, res))));
+  // CORS above the REST/Connect split: one origin policy for every browser-facing surface.
+  const routed = withCors(config.transport.corsAllowedOrigins ?? [], (req, res, refusal) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res, refusal) : connect(req, res, refusal)));
+  const http = createHttpServer(withProbes(health, routed), config.transport);
 
   return {
     async listen(options) {

@@ -112,3 +112,14 @@ export function hostPorts(value: string): string {
   for (const one of value.split(",")) hostPort(one.trim());
   return value;
 }
+
+/** Exact browser origins (scheme://host[:port], no path), comma- or space-separated; blank: none. */
+export const originList = {
+  accepted: "origins such as https://app.example.com,http://localhost:3000 (scheme://host[:port], no path)",
+  parse: (value: string): string[] => {
+    const list = value.split(/[\s,]+/).filter(Boolean);
+    const bad = list.find((origin) => !/^https?:\/\/[^/\s]+$/.test(origin));
+    if (bad !== undefined) throw new Invalid(`${JSON.stringify(bad.slice(0, 100))} is not an origin`);
+    return list;
+  },
+};

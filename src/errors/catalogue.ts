@@ -61,6 +61,11 @@ export const catalogue = {
   provider_tls_error: entry("errors/provider_tls_error", 502, Code.Unavailable, "A secure connection to the provider's server could not be established (TLS handshake failed, certificate not trusted, or encryption not offered)."),
   request_canceled: entry("errors/request_canceled", 499, Code.Canceled, "The caller canceled the request."),
   target_not_allowed: entry("errors/target_not_allowed", 400, Code.InvalidArgument, "The request names a host this service does not connect to (an internal, loopback, private or reserved address)."),
+  // Requests the HTTP port cannot route, and bodies it will not read.
+  unknown_method: entry("errors/unknown_method", 404, Code.Unimplemented, "No RPC is served at this path: POST to /postpress.accounts.v1.AccountService/<Method>."),
+  unsupported_media_type: entry("errors/unsupported_media_type", 415, Code.InvalidArgument, "The content type is not one this port speaks: application/json or application/proto (Connect), application/connect+json or +proto (Connect streaming), application/grpc-web+proto or +json (gRPC-Web)."),
+  unsupported_encoding: entry("errors/unsupported_encoding", 501, Code.Unimplemented, "The request is compressed with an encoding this service does not accept."),
+  origin_not_allowed: entry("errors/origin_not_allowed", 403, Code.PermissionDenied, "Pages from this origin may not call this service (CORS_ALLOWED_ORIGINS)."),
   // Checkpoints (SolveCheckpoint, ResendCheckpoint, CancelCheckpoint, WatchAccount).
   invalid_checkpoint_code: entry("errors/invalid_checkpoint_code", 400, Code.InvalidArgument, "The code does not solve the checkpoint. The checkpoint is still open: try again, or have it resent."),
   no_pending_checkpoint: entry("errors/no_pending_checkpoint", 400, Code.InvalidArgument, "No checkpoint of this account waits for a code or a resend (none is open, or it is confirmed in the provider's app)."),

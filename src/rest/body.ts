@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { AppError } from "../errors/app-error.ts";
-import { tooLarge } from "../transport/decode.ts";
+import { nestingDepth, tooLarge } from "../transport/decode.ts";
 import { MAX_MESSAGE_BYTES } from "../transport/limits.ts";
 
 /** Deepest nesting a REST body may have: the contract's deepest is 3 (cookies[i].name); the rest is headroom. */
@@ -26,8 +26,7 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest): P
   } catch (cause) {
     throw undecodable("(the body is not UTF-8)", cause);
   }
-  const depth = jsonDepth(text);
-  if (depth > MAX_JSON_DEPTH) throw undecodable(`(JSON nested ${depth} deep; at most ${MAX_JSON_DEPTH})`);
+  if (nestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw undecodable(`(JSON nested deeper than ${MAX_JSON_DEPTH})`);
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
@@ -62,21 +61,4 @@ function readBounded(req: IncomingMessage | Http2ServerRequest): Promise<Buffer>
 
 function undecodable(detail: string, cause?: unknown): AppError {
   return new AppError("undecodable_request", { detail, metadata: { format: "json" }, cause });
-}
-
-/** Deepest array/object nesting, skipping string contents (and escaped quotes in them). */
-function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
-    else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
 }

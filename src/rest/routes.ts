@@ -137,20 +137,21 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
     },
   ];
 
-  return (req: NodeRequest, res: NodeResponse): void => {
+  /** `refusal`: the request is already refused (an origin CORS does not allow), answered as problem+json. */
+  return (req: NodeRequest, res: NodeResponse, refusal?: AppError): void => {
     const reply = res as unknown as Reply;
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === OPENAPI_PATH && req.method === "GET") {
+    if (!refusal && url.pathname === OPENAPI_PATH && req.method === "GET") {
       reply.writeHead(200, { "content-type": "application/json" });
       reply.end(openApiDocument());
       return;
     }
     const onPath = routes.filter((r) => r.path.test(url.pathname));
     const route = onPath.find((r) => r.method === req.method);
-    serve(route, onPath, url, req, reply).catch(() => (res as { destroy(): void }).destroy());
+    serve(route, onPath, url, req, reply, refusal).catch(() => (res as { destroy(): void }).destroy());
   };
 
-  async function serve(route: Route | undefined, onPath: Route[], url: URL, req: NodeRequest, reply: Reply): Promise<void> {
+  async function serve(route: Route | undefined, onPath: Route[], url: URL, req: NodeRequest, reply: Reply, refusal: AppError | undefined): Promise<void> {
     const header = (name: string) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;
@@ -173,6 +174,7 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
     let answer: RestAnswer | undefined;
     let failure: AppError | undefined;
     try {
+      if (refusal) throw refusal;
       if (!route) throw noRoute(req.method ?? "", url.pathname, onPath);
       await pipeline.authenticate(call, header);
       answer = await route.handle({ ctx, params: pathParams(route, url.pathname), query: url.searchParams, body: () => readJsonBody(req) });

@@ -41,7 +41,8 @@ function expectedCode(httpStatus: number, type: string): Code {
     case 403:
       return Code.PermissionDenied;
     case 404:
-      return Code.NotFound;
+      // A path with no RPC behind it is what gRPC calls an unimplemented method.
+      return type === "errors/unknown_method" ? Code.Unimplemented : Code.NotFound;
     case 407:
     case 502:
     case 503:
@@ -55,6 +56,8 @@ function expectedCode(httpStatus: number, type: string): Code {
       throw new Error(`no gRPC code fixed for 409 ${type}`);
     case 413:
       return Code.ResourceExhausted;
+    case 415:
+      return Code.InvalidArgument;
     case 425:
       return Code.Aborted;
     case 499:

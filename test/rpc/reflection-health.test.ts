@@ -75,6 +75,7 @@ describe("buf curl through reflection", () => {
 interface ReflectionResponse {
   listServicesResponse?: { service: { name: string }[] };
   fileDescriptorResponse?: { fileDescriptorProto: Buffer[] };
+  allExtensionNumbersResponse?: { baseTypeName: string; extensionNumber?: number[] };
   errorResponse?: { errorCode: number; errorMessage: string };
 }
 
@@ -112,6 +113,22 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
     expect(file?.service.map((s) => s.name)).toEqual(["AccountService"]);
     expect(file?.dependency).toContain("buf/validate/validate.proto");
     expect(file?.dependency).toContain("postpress/accounts/v1/variants.proto");
+  });
+});
+
+describe.each(["v1", "v1alpha"] as const)("reflection %s: extension numbers (what grpcurl asks before decoding error details)", (version) => {
+  it.each(["google.rpc.ErrorInfo", "google.rpc.BadRequest", "google.rpc.RetryInfo", "postpress.accounts.v1.ConnectAccountRequest"])(
+    "all_extension_numbers_of_type %s is an empty list, not NOT_FOUND",
+    async (type) => {
+      const r = await reflect(version, { allExtensionNumbersOfType: type });
+      expect(r.errorResponse).toBeUndefined();
+      expect(r.allExtensionNumbersResponse?.baseTypeName).toBe(type);
+      expect(r.allExtensionNumbersResponse?.extensionNumber ?? []).toEqual([]);
+    },
+  );
+  it("a type that does not exist is still NOT_FOUND", async () => {
+    const r = await reflect(version, { allExtensionNumbersOfType: "no.such.Message" });
+    expect(r.errorResponse?.errorCode).toBe(grpc.status.NOT_FOUND);
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig, type TransportSettings } from "../../src/config.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer, type Sealer } from "../../src/crypto/sealer.ts";
 import type { AnyConnector } from "../../src/domain/connectors/registry.ts";
@@ -43,6 +43,8 @@ export interface TestServerOptions {
   seed?: boolean;
   keys?: { apiKey: string; otherApiKey: string };
   intentPollMs?: number;
+  /** Connection limits, timeouts, CORS origins (defaults: the service's own). */
+  transport?: Partial<TransportSettings>;
   /** Serve GET /metrics on an admin port of its own. */
   metrics?: boolean;
   /** Further configuration, as environment variables (parsed by the service's own loadConfig). */
@@ -76,7 +78,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.intentPollMs ? { INTENT_POLL_MS: String(options.intentPollMs) } : {}),
     ...options.env,
   });
-  const server = build(config, { store, sealer, connectors: options.connectors ?? [], log });
+  const server = build({ ...config, transport: { ...config.transport, ...options.transport } }, { store, sealer, connectors: options.connectors ?? [], log });
   const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0, metricsPort: options.metrics ? 0 : undefined });
   return {
     grpcAddress: `127.0.0.1:${ports.grpcPort}`,
