@@ -77,6 +77,36 @@ export const schema = {
   auth: {
     apiKeyCacheMs: setting({ env: "API_KEY_CACHE_MS", default: "5000", doc: "how long a replica trusts an API key read from the store (a revocation takes this long)", ...NON_NEGATIVE_MS }),
   },
+  healthChecks: {
+    pollMs: setting({ env: "HEALTH_CHECK_POLL_MS", default: "5000", doc: "how often a replica looks for accounts due a health check (0: this replica checks none)", ...NON_NEGATIVE_MS }),
+    intervalMs: setting({ env: "HEALTH_CHECK_INTERVAL_MS", default: "3600000", doc: "time between two health checks of an account (re-verification with its provider)", ...POSITIVE_MS }),
+    providerIntervalsMs: setting({
+      env: "HEALTH_CHECK_INTERVALS",
+      doc: "per-provider intervals overriding HEALTH_CHECK_INTERVAL_MS, e.g. MAIL=900000,GOOGLE_OAUTH=3600000",
+      accepted: "comma-separated PROVIDER=milliseconds pairs (providers as in the Provider enum, without PROVIDER_)",
+      parse: providerIntervals,
+    }),
+    jitter: setting({ env: "HEALTH_CHECK_JITTER_PERCENT", default: "10", doc: "each interval is shortened or lengthened at random by up to this share, so checks spread out", accepted: "a whole percentage, 0-50", parse: integer(0, 50) }),
+    concurrency: setting({ env: "HEALTH_CHECK_CONCURRENCY", default: "4", doc: "health checks one replica runs at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    errorAfter: setting({ env: "HEALTH_CHECK_ERROR_AFTER", default: "3", doc: "transient failures in a row (unreachable, timeouts, 5xx) that turn an account ERROR; a refusal turns it CREDENTIALS_EXPIRED at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    timeoutMs: setting({ env: "HEALTH_CHECK_TIMEOUT_MS", default: "30000", doc: "longest one health check may take", ...POSITIVE_MS }),
+  },
+  events: {
+    pollMs: setting({ env: "EVENTS_POLL_MS", default: "500", doc: "how often an open StreamEvents stream looks for new events (written by any replica)", ...POSITIVE_MS }),
+  },
+  webhooks: {
+    pollMs: setting({ env: "WEBHOOK_POLL_MS", default: "1000", doc: "how often a replica looks for webhook deliveries due (0: this replica delivers none)", ...NON_NEGATIVE_MS }),
+    concurrency: setting({ env: "WEBHOOK_CONCURRENCY", default: "8", doc: "webhook POSTs one replica has in flight at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    timeoutMs: setting({ env: "WEBHOOK_TIMEOUT_MS", default: "10000", doc: "longest wait for a webhook endpoint's answer", ...POSITIVE_MS }),
+    retryForMs: setting({ env: "WEBHOOK_RETRY_FOR_MS", default: "86400000", doc: "how long a failing delivery is retried (exponential backoff with jitter) before it fails and its endpoint is disabled", ...POSITIVE_MS }),
+    allowPrivateTargets: setting({
+      env: "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+      default: "false",
+      doc: "true: webhook URLs may be http:// and point at loopback or private networks (development, tests)",
+      accepted: "true or false",
+      parse: (v) => oneOf(["true", "false"]).parse(v) === "true",
+    }),
+  },
   gateways: Object.fromEntries(
     (Object.keys(GATEWAY_PROVIDERS) as GatewayProvider[]).map((provider) => [
       provider,
@@ -154,6 +184,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length === 0) problems.push(...crossChecks.flatMap((check) => check(config) ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function providerIntervals(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of value.split(",").filter((p) => p.trim() !== "")) {
+    const m = /^\s*([A-Z_]+)\s*=\s*(\d+)\s*$/.exec(pair);
+    if (!m || Number(m[2]) < 1) throw new Invalid(`"${pair.trim()}" is not PROVIDER=milliseconds`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 function pemFile(path: string): Buffer {
