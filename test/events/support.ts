@@ -3,7 +3,11 @@ import type { AddressInfo } from "node:net";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
-import { EventService, type Event } from "../../gen/postpress/accounts/v1/event_service_pb.js";
+import { EventService, type Event, type EventType } from "../../gen/postpress/accounts/v1/event_service_pb.js";
+import { pino } from "pino";
+import { loadConfig } from "../../src/config.ts";
+import { HealthChecker } from "../../src/domain/events/health-checker.ts";
+import { createConnectorRegistry, type AnyConnector } from "../../src/domain/connectors/registry.ts";
 import type { Connector, ConnectorInput } from "../../src/domain/connectors/connector.ts";
 import { AppError } from "../../src/errors/app-error.ts";
 import type { ErrorKind } from "../../src/errors/catalogue.ts";
@@ -125,4 +129,39 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, ti
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Settings for tests that drive health checks and deliveries themselves (no background loops, everything due at once). */
+export const DRIVEN_ENV = {
+  HEALTH_CHECK_POLL_MS: "0",
+  HEALTH_CHECK_INTERVAL_MS: "1",
+  HEALTH_CHECK_JITTER_PERCENT: "0",
+  EVENTS_POLL_MS: "50",
+  WEBHOOK_POLL_MS: "50",
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
+} as const;
+
+/** A health checker over the test server's store, driven round by round by the test. */
+export function checkerFor(server: TestServer, connectors: AnyConnector[], env: Record<string, string> = DRIVEN_ENV): HealthChecker {
+  return new HealthChecker({
+    store: server.store,
+    sealer: server.sealer,
+    connectors: createConnectorRegistry(connectors),
+    settings: loadConfig({ ...DRIVEN_ENV, ...env }).healthChecks,
+    log: pino({ level: "silent" }),
+  });
+}
+
+/** One round of checks once the clock has moved past every due time (1 ms intervals). */
+export async function round(checker: HealthChecker): Promise<number> {
+  await new Promise((r) => setTimeout(r, 5));
+  return checker.runRound();
+}
+
+/** Registers the receiver as an endpoint of workspace alpha; it verifies signatures with the secret shown once. */
+export async function register(server: TestServer, receiver: Receiver, eventTypes: EventType[] = []): Promise<string> {
+  const { events, headers } = clientsOf(server);
+  const created = await events.createWebhookEndpoint({ url: receiver.url, eventTypes }, { headers });
+  receiver.secret = created.signingSecret;
+  return created.endpoint!.id;
 }

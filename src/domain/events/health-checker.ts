@@ -56,11 +56,12 @@ export class HealthChecker {
   async runRound(): Promise<number> {
     const { store, settings } = this.deps;
     let handled = 0;
+    // Only what is due when the round starts: an account checked in this round is due again later, not now.
+    const now = this.now();
     for (;;) {
       if (this.stopping.signal.aborted) return handled;
-      const now = this.now();
       // The lease outlasts a check: the claim is released by the check's result, or by time if this replica dies.
-      const leaseUntil = new Date(now.getTime() + settings.timeoutMs * 2);
+      const leaseUntil = new Date(this.now().getTime() + settings.timeoutMs * 2);
       const claims = await store.claimDueChecks(now, settings.concurrency, leaseUntil);
       if (claims.length === 0) return handled;
       await Promise.all(claims.map((claim) => this.handle(claim)));

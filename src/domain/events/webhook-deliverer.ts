@@ -58,10 +58,10 @@ export class WebhookDeliverer {
   async runRound(): Promise<number> {
     const { store, settings } = this.deps;
     let attempted = 0;
+    const now = this.now();
     for (;;) {
-      const now = this.now();
       // The lease outlasts one POST: a replica that dies mid-POST leaves the delivery to another after it.
-      const claims = await store.claimDeliveries(now, settings.concurrency, new Date(now.getTime() + settings.timeoutMs * 3));
+      const claims = await store.claimDeliveries(now, settings.concurrency, new Date(this.now().getTime() + settings.timeoutMs * 3));
       if (claims.length === 0) return attempted;
       await Promise.all(claims.map((claim) => this.attempt(claim)));
       attempted += claims.length;
