@@ -76,6 +76,8 @@ describe.each(["sqlite", "postgres"] as const)("health checks on %s", (backend) 
     }
     expect((await status(mail)).statusReason).toMatch(/^errors\/(provider_unreachable|provider_error|network_down)$/);
     expect((await status(gmail)).status).toBe(AccountStatus.CONNECTED);
+    const erroring = await accounts.listAccounts({ status: AccountStatus.ERROR }, { headers });
+    expect(erroring.accounts.map((a) => a.id)).toEqual([mail]);
     await round(checker); // a fourth failure: still ERROR, not announced again
     imapProxy.restore();
     await round(checker);
