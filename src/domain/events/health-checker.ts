@@ -1,10 +1,13 @@
 import type { Logger } from "pino";
 import { isAppError } from "../../errors/app-error.ts";
 import type { ErrorKind } from "../../errors/catalogue.ts";
-import type { ClaimedCheck } from "../../store/store.ts";
+import type { CheckResult, ClaimedCheck } from "../../store/store.ts";
 import { jittered, nextStatus } from "./check-outcome.ts";
 import { verifyAccount, type VerifyDeps } from "./verify-account.ts";
 import { WorkLoop } from "./work-loop.ts";
+
+/** A check's outcome before it is given its next check time. */
+type Outcome = Omit<CheckResult, "nextCheckAt">;
 
 export interface HealthCheckSettings {
   /** 0: this replica checks nothing on its own (runRound() still works). */
@@ -72,26 +75,30 @@ export class HealthChecker {
   private async handle(claim: ClaimedCheck): Promise<void> {
     const { account } = claim;
     const log = this.deps.log.child({ accountId: account.id, provider: account.provider });
+    const unchanged = { status: account.status, reason: account.statusReason ?? null, failures: claim.failures };
     if (!claim.scheduled) {
       // First sight (just linked): a place in the schedule, no check yet: it was verified when linked.
-      await this.record(claim, { status: account.status, reason: account.statusReason ?? null, failures: claim.failures });
+      await this.record(claim, unchanged);
       return;
     }
-    let failure: ErrorKind | undefined;
+    let outcome: Outcome;
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(this.deps.settings.timeoutMs), this.stopping.signal]);
       const deadline = new Date(this.now().getTime() + this.deps.settings.timeoutMs);
-      await verifyAccount(account, this.deps, { signal, deadline, log, now: this.now() });
+      const verified = await verifyAccount(account, this.deps, { signal, deadline, log, now: this.now() });
+      // Nothing to verify it with (a provider session behind a gateway): it keeps its status until its next turn.
+      outcome = verified ? nextStatus(account.status, claim.failures, undefined, this.deps.settings) : unchanged;
     } catch (error) {
       if (this.stopping.signal.aborted) return; // shutting down: the lease runs out and the check is done again
-      failure = isAppError(error) ? error.kind : "unexpected_error";
+      const failure: ErrorKind = isAppError(error) ? error.kind : "unexpected_error";
       if (failure === "unexpected_error") log.error({ err: error }, "health check failed unexpectedly");
       else log.info({ errorType: failure }, "health check failed");
+      outcome = nextStatus(account.status, claim.failures, failure, this.deps.settings);
     }
-    await this.record(claim, nextStatus(account.status, claim.failures, failure, this.deps.settings));
+    await this.record(claim, outcome);
   }
 
-  private async record(claim: ClaimedCheck, result: { status: ClaimedCheck["account"]["status"]; reason: string | null; failures: number }): Promise<void> {
+  private async record(claim: ClaimedCheck, result: Outcome): Promise<void> {
     const { settings, store } = this.deps;
     const { account } = claim;
     const at = this.now();
