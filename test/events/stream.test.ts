@@ -92,3 +92,25 @@ async function eventuallyHas(follower: ReturnType<typeof follow>, accountId: str
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("event stream on drain", () => {
+  it("ends open streams with UNAVAILABLE so consumers resume elsewhere with their cursor", async () => {
+    const server = await startTestServer({ connectors: [switchConnector()], env: { EVENTS_POLL_MS: "50", HEALTH_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "0" } });
+    try {
+      const { events, headers } = clientsOf(server);
+      const iterator = events.streamEvents({ cursor: "" }, { headers })[Symbol.asyncIterator]();
+      const first = iterator.next();
+      await link(server, "drain-1");
+      expect((await first).done).toBe(false); // the stream is open and live
+      const next = iterator.next().then(() => undefined, failureFromConnectError);
+      const started = Date.now();
+      await server.server.drain(5_000);
+      const failure = await next;
+      expect(failure?.code).toBe(Code.Unavailable);
+      expect(failure?.errorInfo?.metadata.type).toBe("errors/service_unavailable");
+      expect(Date.now() - started).toBeLessThan(5_000); // the open stream did not hold the drain
+    } finally {
+      await server.store.close();
+    }
+  });
+});
