@@ -181,7 +181,7 @@ export function createSqlStore(db: SqlDriver): Store {
     async listStaleSecrets(activeKeyId, limit) {
       const stale = (table: StaleSecret["table"]) =>
         `SELECT '${table}' AS source, id, workspace_id, secrets_key_id, secrets_envelope FROM ${table} WHERE secrets_key_id <> $1`;
-      const rows = await db.query(`${stale("accounts")} UNION ALL ${stale("intents")} ORDER BY id LIMIT $2`, [activeKeyId, limit]);
+      const rows = await db.query(`${stale("accounts")} UNION ALL ${stale("intents")} UNION ALL ${stale("webhook_endpoints")} ORDER BY id LIMIT $2`, [activeKeyId, limit]);
       return rows.map((row) => ({
         table: text(row.source) as StaleSecret["table"],
         id: text(row.id),
@@ -207,7 +207,7 @@ export function createSqlStore(db: SqlDriver): Store {
 }
 
 /** Maps the caller's table name to a fixed identifier, so nothing from outside is spliced into SQL. */
-const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents" };
+const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents", webhook_endpoints: "webhook_endpoints" };
 
 /** Thrown inside a transaction to roll it back while still answering `result`. */
 class Rollback {

@@ -157,7 +157,7 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   deleteAccount(workspaceId: string, id: string, at: Date): Promise<boolean>;
   updateAccountSecrets(workspaceId: string, id: string, secrets: SealedBlob, accessTokenExpiresAt: Date | null, at: Date): Promise<void>;
 
-  // Key rotation: a page of sealed blobs (accounts and waiting intents) not under `activeKeyId`.
+  // Key rotation: a page of sealed blobs (accounts, waiting intents, webhook signing secrets) not under `activeKeyId`.
   listStaleSecrets(activeKeyId: string, limit: number): Promise<StaleSecret[]>;
   /** Replaces the blob only if it is still under `expectedKeyId` (safe against a concurrent writer). */
   replaceSecret(ref: StaleSecret, next: SealedBlob): Promise<boolean>;
@@ -166,7 +166,7 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
 }
 
 export interface StaleSecret {
-  table: "accounts" | "intents";
+  table: "accounts" | "intents" | "webhook_endpoints";
   id: string;
   workspaceId: string;
   secrets: SealedBlob;
