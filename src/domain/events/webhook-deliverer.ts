@@ -39,6 +39,7 @@ export class WebhookDeliverer {
   private readonly deps: WebhookDelivererDeps;
   private readonly loop: WorkLoop;
   private readonly now: () => Date;
+  private stopping = false;
 
   constructor(deps: WebhookDelivererDeps) {
     this.deps = deps;
@@ -50,7 +51,9 @@ export class WebhookDeliverer {
     this.loop.start();
   }
 
+  /** Claims nothing more; POSTs in flight finish (within WEBHOOK_TIMEOUT_MS) and are recorded, so none is sent twice. */
   stop(): Promise<void> {
+    this.stopping = true;
     return this.loop.stop();
   }
 
@@ -60,6 +63,7 @@ export class WebhookDeliverer {
     let attempted = 0;
     const now = this.now();
     for (;;) {
+      if (this.stopping) return attempted;
       // The lease outlasts one POST: a replica that dies mid-POST leaves the delivery to another after it.
       const claims = await store.claimDeliveries(now, settings.concurrency, new Date(this.now().getTime() + settings.timeoutMs * 3));
       if (claims.length === 0) return attempted;
