@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, if missing: protoc (proto generation check),
 # Dovecot (the real IMAP server the MAIL connector is tested against), openssl (throwaway
-# test CAs), ss from iproute2 (counting open sockets), curl (.ci/run's production install check). SMTP is smtp-server from npm.
+# test CAs), ss from iproute2 (counting open sockets), curl (.ci/run's production install
+# check, and HTTP/2 requests Node's own client refuses to send, such as a repeated
+# authorization header). SMTP is smtp-server from npm.
 # Idempotent; as root.
 set -euo pipefail
 missing=()

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
@@ -27,6 +27,13 @@ export async function bootstrapFirstStart(store: Store, options: { dataDir: stri
   const { token, record } = await createApiKey(store, "default", "bootstrap");
   ensureDataDir(options.dataDir);
   const path = join(options.dataDir, "api-key");
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "w" });
+  const fd = openSync(path, "w", 0o600);
+  try {
+    // The mode only applies to a new file: one left over from an earlier store is tightened before the key goes in.
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
   log.info({ path, keyId: record.id, workspace: "default", store: store.kind }, "created workspace 'default' and wrote its first API key to a file");
 }

@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import { KEY_ID, parseKeyring } from "./crypto/keyring.ts";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
 import { extraCertificates } from "./domain/connectors/mail/tls.ts";
-import { hostPort, integer, Invalid, NON_NEGATIVE_MS, oneOf, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { cidrList, hostPort, integer, Invalid, NON_NEGATIVE_MS, oneOf, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { tracingProblem, tracingSchema } from "./config/tracing.ts";
 import { readTree, type Parsed, type Problem } from "./config/tree.ts";
 
 /**
@@ -12,11 +13,15 @@ import { readTree, type Parsed, type Problem } from "./config/tree.ts";
  * nothing else reads process.env. Adding a setting is one entry here (its `--help` line,
  * its error message and its type in Config follow from it).
  */
+/** The web drivers append the provider's own paths to these origins. */
+const HTTPS_BASE = { accepted: "an https:// URL", parse: url(["https:"], { base: true }) };
+
 export const schema = {
   listen: {
     host: setting({ env: "HOST", default: "127.0.0.1", doc: "bind address of both ports", accepted: "a host name or IP address", parse: (v) => v }),
     grpcPort: setting({ env: "GRPC_PORT", default: "50051", doc: "native gRPC, reflection and grpc.health.v1", ...PORT }),
     httpPort: setting({ env: "HTTP_PORT", default: "8080", doc: "Connect (JSON and binary) and gRPC-Web, HTTP/1.1 and h2c", ...PORT }),
+    metricsPort: setting({ env: "METRICS_PORT", doc: "admin port of GET /metrics (Prometheus); unset: no metrics endpoint", ...PORT }),
   },
   store: {
     dataDir: setting({ env: "DATA_DIR", default: "./data", doc: "embedded store, development sealing key, first API key", accepted: "a directory path", parse: (v) => resolve(v) }),
@@ -78,18 +83,18 @@ export const schema = {
     apiKeyCacheMs: setting({ env: "API_KEY_CACHE_MS", default: "5000", doc: "how long a replica trusts an API key read from the store (a revocation takes this long)", ...NON_NEGATIVE_MS }),
   },
   healthChecks: {
-    pollMs: setting({ env: "HEALTH_CHECK_POLL_MS", default: "5000", doc: "how often a replica looks for accounts due a health check (0: this replica checks none)", ...NON_NEGATIVE_MS }),
-    intervalMs: setting({ env: "HEALTH_CHECK_INTERVAL_MS", default: "3600000", doc: "time between two health checks of an account (re-verification with its provider)", ...POSITIVE_MS }),
+    pollMs: setting({ env: "ACCOUNT_CHECK_POLL_MS", default: "5000", doc: "how often a replica looks for accounts due a health check (0: this replica checks none)", ...NON_NEGATIVE_MS }),
+    intervalMs: setting({ env: "ACCOUNT_CHECK_INTERVAL_MS", default: "3600000", doc: "time between two health checks of an account (re-verification with its provider)", ...POSITIVE_MS }),
     providerIntervalsMs: setting({
-      env: "HEALTH_CHECK_INTERVALS",
-      doc: "per-provider intervals overriding HEALTH_CHECK_INTERVAL_MS, e.g. MAIL=900000,GOOGLE_OAUTH=3600000",
+      env: "ACCOUNT_CHECK_INTERVALS",
+      doc: "per-provider intervals overriding ACCOUNT_CHECK_INTERVAL_MS, e.g. MAIL=900000,GOOGLE_OAUTH=3600000",
       accepted: "comma-separated PROVIDER=milliseconds pairs (providers as in the Provider enum, without PROVIDER_)",
       parse: providerIntervals,
     }),
-    jitter: setting({ env: "HEALTH_CHECK_JITTER_PERCENT", default: "10", doc: "each interval is shortened or lengthened at random by up to this share, so checks spread out", accepted: "a whole percentage, 0-50", parse: integer(0, 50) }),
-    concurrency: setting({ env: "HEALTH_CHECK_CONCURRENCY", default: "4", doc: "health checks one replica runs at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
-    errorAfter: setting({ env: "HEALTH_CHECK_ERROR_AFTER", default: "3", doc: "transient failures in a row (unreachable, timeouts, 5xx) that turn an account ERROR; a refusal turns it CREDENTIALS_EXPIRED at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
-    timeoutMs: setting({ env: "HEALTH_CHECK_TIMEOUT_MS", default: "30000", doc: "longest one health check may take", ...POSITIVE_MS }),
+    jitter: setting({ env: "ACCOUNT_CHECK_JITTER_PERCENT", default: "10", doc: "each interval is shortened or lengthened at random by up to this share, so checks spread out", accepted: "a whole percentage, 0-50", parse: integer(0, 50) }),
+    concurrency: setting({ env: "ACCOUNT_CHECK_CONCURRENCY", default: "4", doc: "health checks one replica runs at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    errorAfter: setting({ env: "ACCOUNT_CHECK_ERROR_AFTER", default: "3", doc: "transient failures in a row (unreachable, timeouts, 5xx) that turn an account ERROR; a refusal turns it CREDENTIALS_EXPIRED at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    timeoutMs: setting({ env: "ACCOUNT_CHECK_TIMEOUT_MS", default: "30000", doc: "longest one health check may take", ...POSITIVE_MS }),
   },
   events: {
     pollMs: setting({ env: "EVENTS_POLL_MS", default: "500", doc: "how often an open StreamEvents stream looks for new events (written by any replica)", ...POSITIVE_MS }),
@@ -99,20 +104,24 @@ export const schema = {
     concurrency: setting({ env: "WEBHOOK_CONCURRENCY", default: "8", doc: "webhook POSTs one replica has in flight at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
     timeoutMs: setting({ env: "WEBHOOK_TIMEOUT_MS", default: "10000", doc: "longest wait for a webhook endpoint's answer", ...POSITIVE_MS }),
     retryForMs: setting({ env: "WEBHOOK_RETRY_FOR_MS", default: "86400000", doc: "how long a failing delivery is retried (exponential backoff with jitter) before it fails and its endpoint is disabled", ...POSITIVE_MS }),
-    allowPrivateTargets: setting({
-      env: "WEBHOOK_ALLOW_PRIVATE_TARGETS",
-      default: "false",
-      doc: "true: webhook URLs may be http:// and point at loopback or private networks (development, tests)",
-      accepted: "true or false",
-      parse: (v) => oneOf(["true", "false"]).parse(v) === "true",
-    }),
   },
+  health: {
+    checkIntervalMs: setting({ env: "HEALTH_CHECK_INTERVAL_MS", default: "5000", doc: "how often the store is pinged; health (gRPC, /readyz) is NOT_SERVING while it cannot be reached", ...POSITIVE_MS }),
+  },
+  tracing: tracingSchema,
   gateways: Object.fromEntries(
     (Object.keys(GATEWAY_PROVIDERS) as GatewayProvider[]).map((provider) => [
       provider,
       setting({ env: `GATEWAY_URL_${provider}`, doc: `${provider}'s provider-session gateway; unset: its variants answer errors/feature_not_implemented`, accepted: "host:port (plaintext HTTP/2 gRPC, no scheme)", parse: hostPort }),
     ]),
   ) as Record<GatewayProvider, Setting<string | undefined>>,
+  providers: {
+    allowedNetworks: setting({
+      env: "PROVIDER_ALLOWED_NETWORKS",
+      doc: "internal networks that mail servers, provider APIs, proxies and webhook receivers may be reached on anyway (loopback, private, link-local are refused otherwise); webhooks may use http:// only to these",
+      ...cidrList,
+    }),
+  },
   mail: {
     extraCaPem: setting({ env: "MAIL_EXTRA_CA_FILE", doc: "extra CAs trusted for IMAP/SMTP (self-hosted mail servers)", accepted: "a readable PEM file of CA certificates", parse: pemFile }),
     connectTimeoutMs: setting({ env: "MAIL_CONNECT_TIMEOUT_MS", default: "15000", doc: "per-protocol limit for TCP + TLS + greeting (the request deadline applies too)", ...POSITIVE_MS }),
@@ -133,9 +142,24 @@ export const schema = {
     requestTimeoutMs: setting({ env: "OAUTH_REQUEST_TIMEOUT_MS", default: "10000", doc: "longest wait for one Google or Microsoft call (the request deadline applies too)", ...POSITIVE_MS }),
     maxResponseBytes: setting({ env: "OAUTH_MAX_RESPONSE_BYTES", default: "1048576", doc: "larger provider answers are refused", accepted: "a whole number of bytes (at least 1024)", parse: integer(1024) }),
   },
+  webDrivers: {
+    linkedinBaseUrl: setting({ env: "LINKEDIN_BASE_URL", default: "https://www.linkedin.com", doc: "LinkedIn's web origin (login, Voyager, challenges)", ...HTTPS_BASE }),
+    instagramBaseUrl: setting({ env: "INSTAGRAM_BASE_URL", default: "https://i.instagram.com", doc: "Instagram's private API origin", ...HTTPS_BASE }),
+    facebookBaseUrl: setting({ env: "FACEBOOK_BASE_URL", default: "https://www.facebook.com", doc: "Facebook's web origin (the messages page of Messenger sessions)", ...HTTPS_BASE }),
+    facebookGraphBaseUrl: setting({ env: "FACEBOOK_GRAPH_BASE_URL", default: "https://b-graph.facebook.com", doc: "Facebook's app login origin (/auth/login)", ...HTTPS_BASE }),
+    twitterApiBaseUrl: setting({ env: "TWITTER_API_BASE_URL", default: "https://api.x.com", doc: "X's API origin", ...HTTPS_BASE }),
+    twitterWebBaseUrl: setting({ env: "TWITTER_WEB_BASE_URL", default: "https://x.com", doc: "X's web origin", ...HTTPS_BASE }),
+    extraCaPem: setting({ env: "DRIVERS_EXTRA_CA_FILE", doc: "extra CAs the web drivers trust (a TLS-inspecting egress, tests)", accepted: "a readable PEM file of CA certificates", parse: (path) => pemFile(path, "drivers") }),
+    requestTimeoutMs: setting({ env: "DRIVERS_REQUEST_TIMEOUT_MS", default: "20000", doc: "per request of a web driver: connect (proxy handshake included), TLS, answer", ...POSITIVE_MS }),
+    checkpointTtlMs: setting({ env: "DRIVERS_CHECKPOINT_TTL_MS", default: "300000", doc: "how long a web driver's checkpoint waits for the person before the login is EXPIRED", ...POSITIVE_MS }),
+    approvalPollMs: setting({ env: "DRIVERS_APPROVAL_POLL_MS", default: "3000", doc: "how often an approval in the provider's app is polled", ...POSITIVE_MS }),
+    twitterFlowStepDelayMs: setting({ env: "TWITTER_FLOW_STEP_DELAY_MS", default: "1500", doc: "pause between X login-flow steps (X flags instant answers as suspicious, error 399)", ...NON_NEGATIVE_MS }),
+  },
 };
 
 export type Config = Parsed<typeof schema>;
+/** Where the web drivers find each provider (tests point them at local servers), and their bounds. */
+export type WebDriversConfig = Config["webDrivers"];
 
 /** Rules between settings, checked once every setting has parsed. */
 const crossChecks: ((c: Config) => Problem | undefined)[] = [
@@ -159,6 +183,11 @@ const crossChecks: ((c: Config) => Problem | undefined)[] = [
     c.intents.pollMs >= c.intents.ttlMs
       ? { variable: "INTENT_POLL_MS", accepted: "fewer milliseconds than INTENT_TTL_MS", message: `INTENT_POLL_MS (${c.intents.pollMs}) must be below INTENT_TTL_MS (${c.intents.ttlMs})` }
       : undefined,
+  (c) =>
+    c.listen.metricsPort !== undefined && c.listen.metricsPort !== 0 && (c.listen.metricsPort === c.listen.grpcPort || c.listen.metricsPort === c.listen.httpPort)
+      ? { variable: "METRICS_PORT", accepted: "a port other than GRPC_PORT and HTTP_PORT", message: `METRICS_PORT ${c.listen.metricsPort} is already GRPC_PORT or HTTP_PORT: metrics need a port of their own` }
+      : undefined,
+  (c) => tracingProblem(c.tracing),
   (c) => clientPair("GOOGLE", c.oauth.google),
   (c) => clientPair("MICROSOFT", c.oauth.microsoft),
   (c) =>
@@ -196,7 +225,7 @@ function providerIntervals(value: string): Record<string, number> {
   return out;
 }
 
-function pemFile(path: string): Buffer {
+function pemFile(path: string, label = "mail"): Buffer {
   let pem: Buffer;
   try {
     pem = readFileSync(path);
@@ -204,7 +233,7 @@ function pemFile(path: string): Buffer {
     throw new Invalid(`cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    extraCertificates(pem);
+    extraCertificates(pem, label);
   } catch (e) {
     throw new Invalid((e as Error).message.replace(/\.$/, ""));
   }

@@ -4,13 +4,16 @@ import { createGoogleConnector } from "./domain/connectors/google/google-connect
 import { createMailConnector } from "./domain/connectors/mail/index.ts";
 import { createOutlookConnector } from "./domain/connectors/outlook/outlook-connector.ts";
 import type { AnyConnector } from "./domain/connectors/registry.ts";
+import { createTargetGuard } from "./net/target-guard.ts";
 
 /** The connectors the server runs with, from the parsed configuration. */
 export function productionConnectors(config: Config): AnyConnector[] {
+  // One policy for every host a connector dials: mail servers named by callers, provider APIs named by the operator.
+  const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
   return [
-    createMailConnector(config.mail),
-    createGoogleConnector(config.oauth),
-    createOutlookConnector(config.oauth),
+    createMailConnector({ ...config.mail, guard }),
+    createGoogleConnector(config.oauth, guard),
+    createOutlookConnector(config.oauth, guard),
     // Providers whose login runs in a provider-session worker: one gateway each, when configured.
     ...gatewayConnectors(config.gateways),
   ];

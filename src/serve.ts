@@ -1,9 +1,12 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
+import packageJson from "../package.json" with { type: "json" };
 import { bootstrapFirstStart } from "./bootstrap.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { tracingExport } from "./config/tracing.ts";
 import { productionConnectors } from "./connectors.ts";
 import { isInteractive } from "./domain/connectors/registry.ts";
 import { createLogger } from "./logging.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import { openRuntime } from "./runtime.ts";
 import { build } from "./server.ts";
 
@@ -11,6 +14,13 @@ const config = configOrExit();
 const log = createLogger({ level: config.log.level, format: config.log.format });
 
 try {
+  // Before anything else, so the first calls are traced too; the SDK is loaded only when on.
+  let tracing: Tracing | undefined;
+  const tracingOn = tracingExport(config.tracing);
+  if (tracingOn) {
+    const { startTracing } = await import("./observability/tracing.ts");
+    tracing = await startTracing({ ...tracingOn, serviceVersion: packageJson.version }, log);
+  }
   const { store, sealer } = await openRuntime(config, log);
   await bootstrapFirstStart(store, { dataDir: config.store.dataDir, production: config.production }, log);
   const connectors = productionConnectors(config);
@@ -38,6 +48,7 @@ try {
     server
       .drain(config.drainTimeoutMs)
       .then(() => store.close())
+      .then(() => tracing?.shutdown())
       .then(() => {
         log.info("stopped");
         process.exit(0);

@@ -10,10 +10,15 @@ import { EventStream } from "./domain/events/event-stream.ts";
 import { HealthChecker } from "./domain/events/health-checker.ts";
 import { WebhookDeliverer } from "./domain/events/webhook-deliverer.ts";
 import { WebhookEndpoints } from "./domain/events/webhook-endpoints.ts";
-import { basicCheckUrl, type CheckUrl } from "./domain/events/webhook-target.ts";
+import { webhookUrlRule } from "./domain/events/webhook-target.ts";
+import { createTargetGuard } from "./net/target-guard.ts";
+import { createGrpcHealth } from "./observability/grpc-health.ts";
+import { createObservability } from "./observability/observability.ts";
+import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
 import { createEventServiceImpl } from "./rpc/events.ts";
 import { createCallPipeline } from "./rpc/call.ts";
+import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
@@ -27,19 +32,19 @@ export interface ServerDeps {
   connectors: readonly AnyConnector[];
   log: Logger;
   now?: () => Date;
-  /** Which webhook URLs may be called (default: https to public addresses, per WEBHOOK_ALLOW_PRIVATE_TARGETS). */
-  checkUrl?: CheckUrl;
 }
 
 export interface ListenOptions {
   host: string;
   grpcPort: number;
   httpPort: number;
+  /** The admin port of GET /metrics; none when undefined. */
+  metricsPort?: number | undefined;
 }
 
 export interface Server {
-  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number }>;
-  /** Health goes NOT_SERVING, both transports stop accepting and finish in-flight calls within `graceMs`. */
+  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number; metricsPort?: number }>;
+  /** Health goes NOT_SERVING (watches end), both transports stop accepting and finish in-flight calls within `graceMs`. */
   drain(graceMs: number): Promise<void>;
 }
 
@@ -48,11 +53,18 @@ export interface Server {
  * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
  * a test server runs with what production runs with unless the test says otherwise.
  */
-export function build(config: Pick<Config, "intents" | "auth" | "healthChecks" | "events" | "webhooks">, deps: ServerDeps): Server {
+export function build(config: Pick<Config, "intents" | "auth" | "health" | "healthChecks" | "events" | "webhooks" | "providers">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
-  const connectors = createConnectorRegistry(deps.connectors);
-  const accounts = new AccountsService({
+  const observability = createObservability({
     store: deps.store,
+    log: deps.log,
+    healthCheckIntervalMs: config.health.checkIntervalMs,
+    now: deps.now ?? (() => new Date()),
+  });
+  const { store, health } = observability;
+  const connectors = observability.observeConnectors(createConnectorRegistry(deps.connectors));
+  const accounts = new AccountsService({
+    store,
     sealer: deps.sealer,
     connectors,
     intentTtlMs: config.intents.ttlMs,
@@ -61,30 +73,37 @@ export function build(config: Pick<Config, "intents" | "auth" | "healthChecks" |
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs });
-  // Background work (health checks, webhook deliveries) runs on every replica; the store hands out the work.
-  const events = new EventStream({ store: deps.store, pollMs: config.events.pollMs });
-  const checkUrl = deps.checkUrl ?? basicCheckUrl({ allowPrivate: config.webhooks.allowPrivateTargets });
-  const webhooks = new WebhookEndpoints({ store: deps.store, sealer: deps.sealer, checkUrl, ...(deps.now ? { now: deps.now } : {}) });
+  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
+  // Background work (health checks, webhook deliveries) runs on every replica; the store hands
+  // out the work. It and the polls of open streams are counted but never traced (no trace per poll).
+  const quiet = observability.untracedStore;
+  const events = new EventStream({ store: quiet, pollMs: config.events.pollMs });
+  const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
+  const checkUrl = webhookUrlRule(guard, config.providers.allowedNetworks);
+  const webhooks = new WebhookEndpoints({ store, sealer: deps.sealer, checkUrl, ...(deps.now ? { now: deps.now } : {}) });
   const background = [
-    new HealthChecker({ store: deps.store, sealer: deps.sealer, connectors, settings: config.healthChecks, log: deps.log }),
-    new WebhookDeliverer({ store: deps.store, sealer: deps.sealer, checkUrl, settings: config.webhooks, log: deps.log }),
+    new HealthChecker({ store: quiet, sealer: deps.sealer, connectors, settings: config.healthChecks, log: deps.log }),
+    new WebhookDeliverer({ store: quiet, sealer: deps.sealer, checkUrl, guard, settings: config.webhooks, log: deps.log }),
   ];
   const services = [
     { service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] },
     { service: EventService, impl: createEventServiceImpl(events, webhooks), files: [file_postpress_accounts_v1_event_service] },
   ];
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth);
+  const connect = createConnectHandler(services, pipeline, shutdown.signal);
+  const rest = createRestHandler(accounts, pipeline, shutdown.signal);
+  const http = createHttpServer(withProbes(health, (req, res) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res) : connect(req, res))));
 
   return {
     async listen(options) {
+      const metricsPort = await observability.listen(options.metricsPort, options.host);
       const grpcPort = await new Promise<number>((resolve, reject) =>
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
       for (const worker of background) worker.start();
-      return { grpcPort, httpPort };
+      return { grpcPort, httpPort, ...(metricsPort === undefined ? {} : { metricsPort }) };
     },
     async drain(graceMs) {
       // Watches end at once (clients watch again on another replica) and intents stop being
@@ -92,10 +111,7 @@ export function build(config: Pick<Config, "intents" | "auth" | "healthChecks" |
       accounts.stop();
       events.stop();
       const backgroundDone = Promise.all(background.map((worker) => worker.stop()));
-      grpcTransport.health.setStatus("", "NOT_SERVING");
-      for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
-      // Health watchers have just been told NOT_SERVING; their open streams must not hold the drain.
-      grpcTransport.health.endWatches();
+      health.drain();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();
@@ -103,6 +119,7 @@ export function build(config: Pick<Config, "intents" | "auth" | "healthChecks" |
       }, graceMs);
       await Promise.all([grpcDone, http.close(graceMs), backgroundDone]);
       clearTimeout(timer);
+      await observability.close();
     },
   };
 }

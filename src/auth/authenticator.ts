@@ -8,13 +8,22 @@ export interface Caller {
   keyId: string;
 }
 
-/** Reads the key from `x-api-key` or `authorization: Bearer <key>`. */
+/**
+ * Reads the key from `x-api-key` or `authorization: Bearer <key>`. The transports hand a
+ * header sent more than once over as its values joined with ", " (RFC 9110 §5.3), and no
+ * key holds a comma: such a request is refused rather than served with whichever came first.
+ */
 export function apiKeyFromHeaders(get: (name: string) => string | undefined): string | undefined {
   const direct = get("x-api-key");
-  if (direct) return direct.trim();
+  if (direct) return single("x-api-key", direct).trim();
   const auth = get("authorization");
-  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
+  const m = auth ? /^Bearer\s+(.+)$/i.exec(single("authorization", auth).trim()) : null;
   return m?.[1];
+}
+
+function single(name: string, value: string): string {
+  if (value.includes(",")) throw new AppError("invalid_api_key", { detail: `The ${name} header was sent more than once.` });
+  return value;
 }
 
 export type Authenticate = (token: string | undefined) => Promise<Caller>;

@@ -1,3 +1,5 @@
+import { parseNetworks, type Network } from "../net/address-policy.ts";
+
 /**
  * One environment variable of the configuration: its name, what it means, its default, and
  * how its text becomes a typed value. The schema in src/config.ts is a tree of these; the
@@ -92,3 +94,15 @@ export function hostPort(value: string): string {
   if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new Invalid();
   return value;
 }
+
+/** A comma- or space-separated list of CIDR networks; a bare address is a network of one. */
+export const cidrList = {
+  accepted: "CIDR networks, comma- or space-separated (e.g. 127.0.0.0/8,::1/128)",
+  parse: (value: string): Network[] => {
+    try {
+      return parseNetworks(value);
+    } catch (e) {
+      throw new Invalid((e as Error).message);
+    }
+  },
+};

@@ -60,6 +60,7 @@ export const catalogue = {
   provider_unreachable: entry("errors/provider_unreachable", 503, Code.Unavailable, "The provider's server could not be reached (connection refused, host unreachable or DNS failure).", true),
   provider_tls_error: entry("errors/provider_tls_error", 502, Code.Unavailable, "A secure connection to the provider's server could not be established (TLS handshake failed, certificate not trusted, or encryption not offered)."),
   request_canceled: entry("errors/request_canceled", 499, Code.Canceled, "The caller canceled the request."),
+  target_not_allowed: entry("errors/target_not_allowed", 400, Code.InvalidArgument, "The request names a host this service does not connect to (an internal, loopback, private or reserved address)."),
   // Checkpoints (SolveCheckpoint, ResendCheckpoint, CancelCheckpoint, WatchAccount).
   invalid_checkpoint_code: entry("errors/invalid_checkpoint_code", 400, Code.InvalidArgument, "The code does not solve the checkpoint. The checkpoint is still open: try again, or have it resent."),
   no_pending_checkpoint: entry("errors/no_pending_checkpoint", 400, Code.InvalidArgument, "No checkpoint of this account waits for a code or a resend (none is open, or it is confirmed in the provider's app)."),

@@ -1,5 +1,6 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDataDir } from "../data-dir.ts";
+import { ensureDataDir, ensurePrivateFile } from "../data-dir.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 
@@ -11,5 +12,9 @@ export async function openStore(config: { databaseUrl?: string; dataDir: string 
     return openPostgresStore({ connectionString: config.databaseUrl });
   }
   ensureDataDir(config.dataDir);
-  return openSqliteStore({ path: join(config.dataDir, "accounts.db") });
+  const path = join(config.dataDir, "accounts.db");
+  // Before SQLite creates them with its default 0644: the -wal and -shm files follow the database's mode.
+  ensurePrivateFile(path);
+  for (const sidecar of [`${path}-wal`, `${path}-shm`]) if (existsSync(sidecar)) ensurePrivateFile(sidecar);
+  return openSqliteStore({ path });
 }

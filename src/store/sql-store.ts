@@ -200,6 +200,15 @@ export function createSqlStore(db: SqlDriver): Store {
       return rows.length > 0;
     },
 
+    async ping() {
+      await db.query("SELECT 1");
+    },
+
+    async countOpenIntents(now) {
+      const [row] = await db.query("SELECT COUNT(*) AS open FROM intents WHERE closed_at IS NULL AND expires_at > $1", [now]);
+      return Number(row?.open ?? 0);
+    },
+
     close() {
       return db.close();
     },

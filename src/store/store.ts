@@ -162,6 +162,12 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   /** Replaces the blob only if it is still under `expectedKeyId` (safe against a concurrent writer). */
   replaceSecret(ref: StaleSecret, next: SealedBlob): Promise<boolean>;
 
+  // Operations.
+  /** The cheapest round trip to the database (SELECT 1): throws service_unavailable when it cannot be reached. */
+  ping(): Promise<void>;
+  /** Intents open (neither ended nor expired) at `now`, in every workspace: the open-intents gauge. */
+  countOpenIntents(now: Date): Promise<number>;
+
   close(): Promise<void>;
 }
 

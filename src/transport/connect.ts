@@ -53,10 +53,12 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
 /** Runs before the body is parsed: the call begins here (auth first, then our decode verdict). */
 async function gate(pipeline: CallPipeline, ctx: HandlerContext): Promise<void> {
   const header = (name: string) => ctx.requestHeader.get(name) ?? undefined;
-  const call = pipeline.begin(ctx.method.name, ctx.protocolName as TransportName, header);
+  const call = pipeline.begin(ctx.method, ctx.protocolName as TransportName, header);
   ctx.values.set(callKey, call);
+  // Sent with the answer, error or not (connect-node merges a failed call's metadata into these).
+  ctx.responseHeader.set("x-request-id", call.requestId);
   try {
-    await pipeline.authenticate(call, header);
+    await call.trace.inContext(() => pipeline.authenticate(call, header));
     const problem = ctx.values.get(decodeProblemKey);
     if (problem) throw problem;
   } catch (error) {
@@ -68,7 +70,7 @@ function finishInterceptor(pipeline: CallPipeline): Interceptor {
   return (next) => async (req) => {
     const call = req.contextValues.get(callKey)!;
     try {
-      const res = await next(req);
+      const res = await call.trace.inContext(() => next(req));
       if (!res.stream) {
         pipeline.finish(call);
         return res;
@@ -78,7 +80,7 @@ function finishInterceptor(pipeline: CallPipeline): Interceptor {
         ...res,
         message: (async function* () {
           try {
-            yield* messages;
+            yield* call.trace.inContextEach(messages);
             pipeline.finish(call);
           } catch (error) {
             throw pipeline.finish(call, error);

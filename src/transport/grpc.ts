@@ -7,7 +7,6 @@ import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
 import { CALL_ENDED, callKey, type Call, type CallPipeline } from "../rpc/call.ts";
 import { decodeRequest } from "./decode.ts";
-import { DrainableHealth } from "./health.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
 import { addLazyReflection } from "./reflection.ts";
 
@@ -24,7 +23,11 @@ export interface GrpcServiceBinding {
 
 export interface GrpcTransport {
   server: grpc.Server;
-  health: DrainableHealth;
+}
+
+/** grpc.health.v1.Health, served beside the API (see observability/grpc-health.ts). */
+export interface GrpcHealthService {
+  addToServer(server: grpc.Server): void;
 }
 
 /**
@@ -32,7 +35,7 @@ export interface GrpcTransport {
  * raw bytes and are decoded here, so a bad message is INVALID_ARGUMENT with our details
  * instead of grpc-js's default INTERNAL.
  */
-export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal): GrpcTransport {
+export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal, health: GrpcHealthService): GrpcTransport {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": HARD_MESSAGE_CAP_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -54,13 +57,12 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
     server.addService(definition, handlers);
   }
 
-  const health = new DrainableHealth({ "": "SERVING", ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "SERVING"])) });
   health.addToServer(server);
   // Reflection also describes health and the error detail messages, so grpcurl and
   // `buf curl` can call the one and decode the other.
   const described = [...bindings.flatMap((b) => b.files), file_health_v1_health, file_google_rpc_error_details];
   addLazyReflection(server, described);
-  return { server, health };
+  return { server };
 }
 
 function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>> {
@@ -151,13 +153,16 @@ async function prepare(run: MethodRun, grpcCall: grpc.ServerUnaryCall<Buffer, un
 
 function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer, MessageInitShape<DescMessage>> {
   return (grpcCall, callback) => {
-    const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    const call = run.pipeline.begin(run.method, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    grpcCall.sendMetadata(responseHeader(call));
     let end: (() => void) | undefined;
-    prepare(run, grpcCall, call)
-      .then((prepared) => {
-        end = prepared.end;
-        return fn(prepared.request, prepared.ctx);
-      })
+    call.trace
+      .inContext(() =>
+        prepare(run, grpcCall, call).then((prepared) => {
+          end = prepared.end;
+          return fn(prepared.request, prepared.ctx);
+        }),
+      )
       .then(
         (response) => {
           run.pipeline.finish(call);
@@ -175,15 +180,16 @@ function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer,
 
 function serverStreamingHandler(run: MethodRun, fn: StreamFn): grpc.handleServerStreamingCall<Buffer, MessageInitShape<DescMessage>> {
   return (grpcCall) => {
-    const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    const call = run.pipeline.begin(run.method, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    grpcCall.sendMetadata(responseHeader(call));
     let end: (() => void) | undefined;
-    (async () => {
+    call.trace.inContext(async () => {
       const prepared = await prepare(run, grpcCall, call);
       end = prepared.end;
       for await (const message of fn(prepared.request, prepared.ctx)) {
         if (!grpcCall.write(message)) await new Promise((resolve) => grpcCall.once("drain", resolve));
       }
-    })().then(
+    }).then(
       () => {
         run.pipeline.finish(call);
         end?.();
@@ -209,7 +215,15 @@ function toServiceError(error: ConnectError): Partial<grpc.StatusObject> & Error
   return Object.assign(new Error(error.rawMessage), { code: error.code as number, details: error.rawMessage, metadata });
 }
 
+/** The headers every answer starts with, error or not: the request id the caller can quote. */
+function responseHeader(call: Call): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set("x-request-id", call.requestId);
+  return metadata;
+}
+
+/** A key sent more than once comes back joined with ", ", as HTTP/1.1 joins it, so the pipeline sees the repetition. */
 function metadataValue(metadata: grpc.Metadata, name: string): string | undefined {
-  const value = metadata.get(name)[0];
-  return typeof value === "string" ? value : undefined;
+  const values = metadata.get(name).filter((value) => typeof value === "string");
+  return values.length > 0 ? values.join(", ") : undefined;
 }

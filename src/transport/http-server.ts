@@ -16,8 +16,12 @@ const H2_PREFACE = "PRI * HTTP/2.0";
  * connection say which server gets it.
  */
 export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void): HttpServer {
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer({}, handler);
+  // Duplicated headers are joined rather than dropped, so a second authorization header is seen (and refused).
+  const h1 = http.createServer({ joinDuplicateHeaders: true }, handler);
+  const h2 = http2.createServer({}, (req, res) => {
+    joinRepeatedAuthorization(req);
+    handler(req, res);
+  });
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
@@ -63,4 +67,16 @@ export function createHttpServer(handler: (req: http.IncomingMessage | http2.Htt
       clearInterval(idle);
     },
   };
+}
+
+/**
+ * node:http2 keeps only the first of a repeated `authorization` (to it a single-value
+ * header). Joined as HTTP/1.1 joins it, the authenticator sees the repetition and refuses it.
+ */
+function joinRepeatedAuthorization(req: http2.Http2ServerRequest): void {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === "authorization") values.push(req.rawHeaders[i + 1]!);
+  }
+  if (values.length > 1) req.headers.authorization = values.join(", ");
 }

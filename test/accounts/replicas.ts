@@ -22,7 +22,7 @@ export interface ReplicaOptions {
   sealingKeys: string;
   intentTtlMs?: number;
   step?: Step;
-  /** Further settings (HEALTH_CHECK_*, EVENTS_*, WEBHOOK_*). */
+  /** Further settings (ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS). */
   env?: Record<string, string>;
 }
 

@@ -28,7 +28,7 @@ export function healthCheck(address: string, service = ""): Promise<string | num
 
 export interface HealthWatch {
   statuses: string[];
-  /** The gRPC status code the stream ended with (0: the server ended it with OK). */
+  /** Resolves with the stream's final gRPC code once it is over (0: the server ended it). */
   ended: Promise<number>;
   /** Resolves when `status` has been seen. */
   seen(status: string, timeoutMs?: number): Promise<void>;
@@ -46,7 +46,12 @@ export function watchHealth(address: string, service = ""): HealthWatch {
     for (const l of listeners) l();
   });
   call.on("error", () => undefined);
-  const ended = new Promise<number>((resolve) => call.on("status", (s: grpc.StatusObject) => resolve(s.code)));
+  const ended = new Promise<number>((resolve) =>
+    call.on("status", (s: grpc.StatusObject) => {
+      client.close();
+      resolve(s.code);
+    }),
+  );
   return {
     statuses,
     ended,

@@ -10,14 +10,14 @@ import { AccountService, ConnectAccountRequestSchema } from "../../gen/postpress
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer, sealingAad } from "../../src/crypto/sealer.ts";
 import { WebhookEndpoints } from "../../src/domain/events/webhook-endpoints.ts";
-import { basicCheckUrl } from "../../src/domain/events/webhook-target.ts";
+import { LOOPBACK_NETWORKS } from "../support/loopback-guard.ts";
 import { newId } from "../../src/ids.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
 import { replicaKeyring, seedWorkspaces, spawnReplica, type ReplicaOptions } from "../accounts/replicas.ts";
 import { dropSchema, PG_URL, uniqueSchema } from "../support/pg.ts";
-import { eventually, startReceiver } from "./support.ts";
+import { eventually, loopbackUrlRule, startReceiver } from "./support.ts";
 
 /**
  * The outbox across a crash: the server changes an account's status and is SIGKILLed before
@@ -40,7 +40,7 @@ describe.each(["sqlite", "postgres"] as const)("SIGKILL between a status change 
     const receiver = await startReceiver();
     const store = await openStore();
     const { workspaceId, apiKey } = await seedWorkspaces(store);
-    receiver.secret = (await new WebhookEndpoints({ store, sealer, checkUrl: basicCheckUrl({ allowPrivate: true }) }).create(workspaceId, receiver.url, [])).signingSecret;
+    receiver.secret = (await new WebhookEndpoints({ store, sealer, checkUrl: loopbackUrlRule }).create(workspaceId, receiver.url, [])).signingSecret;
     // A linked account (written as ConnectAccount writes it: intent, account, account.connected).
     const now = new Date();
     const intent = {
@@ -60,15 +60,15 @@ describe.each(["sqlite", "postgres"] as const)("SIGKILL between a status change 
     await store.close();
 
     // Replica 1 checks (the provider now refuses the credentials) but delivers nothing.
-    const common = { HEALTH_CHECK_INTERVAL_MS: "1", HEALTH_CHECK_JITTER_PERCENT: "0", WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" };
-    const first = await spawnReplica({ store: storeOption, sealingKeys, step: { fail: "invalid_credentials" }, env: { ...common, HEALTH_CHECK_POLL_MS: "50", WEBHOOK_POLL_MS: "0" } });
+    const common = { ACCOUNT_CHECK_INTERVAL_MS: "1", ACCOUNT_CHECK_JITTER_PERCENT: "0", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS };
+    const first = await spawnReplica({ store: storeOption, sealingKeys, step: { fail: "invalid_credentials" }, env: { ...common, ACCOUNT_CHECK_POLL_MS: "50", WEBHOOK_POLL_MS: "0" } });
     const accounts = createClient(AccountService, createConnectTransport({ baseUrl: first.httpUrl, httpVersion: "1.1" }));
     await eventually(async () => (await accounts.getAccount({ accountId: intent.accountId }, { headers: { "x-api-key": apiKey } })).account?.status === AccountStatus.CREDENTIALS_EXPIRED, 30_000, "CREDENTIALS_EXPIRED");
     await first.kill("SIGKILL");
     expect(receiver.received).toHaveLength(0);
 
     // Replica 2, after the crash, finds both events in the outbox.
-    const second = await spawnReplica({ store: storeOption, sealingKeys, step: {}, env: { ...common, HEALTH_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "50" } });
+    const second = await spawnReplica({ store: storeOption, sealingKeys, step: {}, env: { ...common, ACCOUNT_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "50" } });
     try {
       await eventually(() => receiver.received.length >= 2, 30_000, "two deliveries");
       // Twenty delivery rounds later, still two: each event once.

@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
 import { createMailConnector } from "../../src/domain/connectors/mail/index.ts";
 import { startTcpProxy, type TcpProxy } from "../accounts/tcp-proxy.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 import { startDovecot, type DovecotServer } from "../support/mail/dovecot.ts";
 import { mailAuth } from "../support/mail/input.ts";
 import { MAIL_PASSWORD, MAIL_USER } from "../support/mail/lab.ts";
@@ -42,7 +43,7 @@ describe.each(["sqlite", "postgres"] as const)("health checks on %s", (backend) 
     smtp = await startSmtpServer({ ...login, mode: "starttls", certificate: pki.server });
     imapProxy = await startTcpProxy(dovecot.imaps!);
     google = await startFakeGoogle();
-    connectors = [createMailConnector({ extraCaPem: pki.caPem, connectTimeoutMs: 5_000 }), createGoogleConnector(loadConfig(google.env).oauth)];
+    connectors = [createMailConnector({ extraCaPem: pki.caPem, connectTimeoutMs: 5_000, guard: loopbackGuard }), createGoogleConnector(loadConfig(google.env).oauth, loopbackGuard)];
     server = await startTestServer({ backend, connectors, env: { ...DRIVEN_ENV } });
     receiver = await startReceiver();
   }, 60_000);

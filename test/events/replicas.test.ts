@@ -8,14 +8,14 @@ import { sealingAad } from "../../src/crypto/sealer.ts";
 import { HealthChecker } from "../../src/domain/events/health-checker.ts";
 import { WebhookDeliverer } from "../../src/domain/events/webhook-deliverer.ts";
 import { WebhookEndpoints } from "../../src/domain/events/webhook-endpoints.ts";
-import { basicCheckUrl } from "../../src/domain/events/webhook-target.ts";
+import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
 import { createConnectorRegistry } from "../../src/domain/connectors/registry.ts";
 import { newId } from "../../src/ids.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
 import { dropSchema, PG_URL, uniqueSchema, withPg } from "../support/pg.ts";
 import { testSealer } from "../support/server.ts";
-import { startReceiver, switchConnector, type Receiver, type SwitchConnector } from "./support.ts";
+import { startReceiver, switchConnector, type Receiver, type SwitchConnector, loopbackUrlRule } from "./support.ts";
 
 const ACCOUNTS = 1_000;
 
@@ -29,7 +29,7 @@ describe("two replicas on PostgreSQL", () => {
   const schema = uniqueSchema("events");
   const sealer = testSealer();
   const log = pino({ level: "silent" });
-  const settings = loadConfig({ HEALTH_CHECK_CONCURRENCY: "8", WEBHOOK_CONCURRENCY: "8", WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" });
+  const settings = loadConfig({ ACCOUNT_CHECK_CONCURRENCY: "8", WEBHOOK_CONCURRENCY: "8", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS });
   let stores: Store[];
   let receiver: Receiver;
   let connectors: SwitchConnector[];
@@ -39,7 +39,7 @@ describe("two replicas on PostgreSQL", () => {
     stores = [await openPostgresStore({ connectionString: PG_URL, schema }), await openPostgresStore({ connectionString: PG_URL, schema })];
     const workspace = await createWorkspace(stores[0]!, "alpha");
     receiver = await startReceiver();
-    const endpoints = new WebhookEndpoints({ store: stores[0]!, sealer, checkUrl: basicCheckUrl({ allowPrivate: true }) });
+    const endpoints = new WebhookEndpoints({ store: stores[0]!, sealer, checkUrl: loopbackUrlRule });
     receiver.secret = (await endpoints.create(workspace.id, receiver.url, ["account.status_changed"])).signingSecret;
 
     // 1,000 linked accounts, all due (inserted in bulk: the round is what this test is about).
@@ -83,7 +83,7 @@ describe("two replicas on PostgreSQL", () => {
     // A second round at once finds nothing due: the next check is an interval away.
     expect(await Promise.all(checkers.map((c) => c.runRound()))).toEqual([0, 0]);
 
-    const deliverers = stores.map((store) => new WebhookDeliverer({ store, sealer, checkUrl: basicCheckUrl({ allowPrivate: true }), settings: settings.webhooks, log }));
+    const deliverers = stores.map((store) => new WebhookDeliverer({ store, sealer, checkUrl: loopbackUrlRule, guard: loopbackGuard, settings: settings.webhooks, log }));
     const attempted = await Promise.all(deliverers.map((d) => d.runRound()));
     console.log(`deliveries per replica: ${attempted.join(" / ")}`);
     expect(attempted[0]! + attempted[1]!).toBe(ACCOUNTS);

@@ -9,11 +9,11 @@ import { rotateSecrets } from "../../src/crypto/rotate.ts";
 import { createSealer } from "../../src/crypto/sealer.ts";
 import { WebhookDeliverer } from "../../src/domain/events/webhook-deliverer.ts";
 import { WebhookEndpoints } from "../../src/domain/events/webhook-endpoints.ts";
-import { basicCheckUrl } from "../../src/domain/events/webhook-target.ts";
+import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import { account, intent, workspace } from "../store/fixtures.ts";
-import { startReceiver } from "./support.ts";
+import { startReceiver, loopbackUrlRule } from "./support.ts";
 
 /** Webhook signing secrets are sealed like credentials, so a key rotation re-seals them too; deliveries keep their signature. */
 describe("webhook secrets under key rotation", () => {
@@ -29,7 +29,7 @@ describe("webhook secrets under key rotation", () => {
       const ws = workspace();
       await store.createWorkspace(ws);
       const old = createSealer(parseKeyring(k1));
-      receiver.secret = (await new WebhookEndpoints({ store, sealer: old, checkUrl: basicCheckUrl({ allowPrivate: true }) }).create(ws.id, receiver.url, [])).signingSecret;
+      receiver.secret = (await new WebhookEndpoints({ store, sealer: old, checkUrl: loopbackUrlRule }).create(ws.id, receiver.url, [])).signingSecret;
 
       const sealer = createSealer(parseKeyring(`${k1},${k2}`, "k2"));
       const result = await rotateSecrets({ store, sealer, activeKeyId: "k2" });
@@ -43,8 +43,8 @@ describe("webhook secrets under key rotation", () => {
       const open = intent(ws.id, now);
       await store.openIntent(open, now);
       await store.insertAccount(account(open, now), open.id, now);
-      const settings = loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" }).webhooks;
-      const deliverer = new WebhookDeliverer({ store, sealer: onlyNew, checkUrl: basicCheckUrl({ allowPrivate: true }), settings, log: pino({ level: "silent" }) });
+      const settings = loadConfig({ PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS }).webhooks;
+      const deliverer = new WebhookDeliverer({ store, sealer: onlyNew, checkUrl: loopbackUrlRule, guard: loopbackGuard, settings, log: pino({ level: "silent" }) });
       expect(await deliverer.runRound()).toBe(1);
       expect(receiver.received.map((r) => r.signed)).toEqual([true]);
     } finally {

@@ -16,7 +16,7 @@ describe.each(["sqlite", "postgres"] as const)("event stream on %s", (backend) =
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ backend, connectors: [switchConnector()], env: { EVENTS_POLL_MS: "50", HEALTH_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "0" } });
+    server = await startTestServer({ backend, connectors: [switchConnector()], env: { EVENTS_POLL_MS: "50", ACCOUNT_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "0" } });
   });
   afterAll(() => server.close());
 
@@ -95,7 +95,7 @@ async function eventuallyHas(follower: ReturnType<typeof follow>, accountId: str
 
 describe("event stream on drain", () => {
   it("ends open streams with UNAVAILABLE so consumers resume elsewhere with their cursor", async () => {
-    const server = await startTestServer({ connectors: [switchConnector()], env: { EVENTS_POLL_MS: "50", HEALTH_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "0" } });
+    const server = await startTestServer({ connectors: [switchConnector()], env: { EVENTS_POLL_MS: "50", ACCOUNT_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "0" } });
     try {
       const { events, headers } = clientsOf(server);
       const iterator = events.streamEvents({ cursor: "" }, { headers })[Symbol.asyncIterator]();

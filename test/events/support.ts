@@ -13,6 +13,9 @@ import { AppError } from "../../src/errors/app-error.ts";
 import type { ErrorKind } from "../../src/errors/catalogue.ts";
 import { verifySignature } from "../../src/domain/events/signature.ts";
 import type { TestServer } from "../support/server.ts";
+import { webhookUrlRule } from "../../src/domain/events/webhook-target.ts";
+import { parseNetworks } from "../../src/net/address-policy.ts";
+import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
 
 /** Clients of both services over Connect (a real HTTP port), authenticated as workspace alpha. */
 export function clientsOf(server: TestServer, apiKey = server.apiKey): { accounts: Client<typeof AccountService>; events: Client<typeof EventService>; headers: Record<string, string> } {
@@ -131,14 +134,17 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, ti
   }
 }
 
+/** The webhook URL rule of a server whose PROVIDER_ALLOWED_NETWORKS is loopback (where the test receivers listen). */
+export const loopbackUrlRule = webhookUrlRule(loopbackGuard, parseNetworks(LOOPBACK_NETWORKS));
+
 /** Settings for tests that drive health checks and deliveries themselves (no background loops, everything due at once). */
 export const DRIVEN_ENV = {
-  HEALTH_CHECK_POLL_MS: "0",
-  HEALTH_CHECK_INTERVAL_MS: "1",
-  HEALTH_CHECK_JITTER_PERCENT: "0",
+  ACCOUNT_CHECK_POLL_MS: "0",
+  ACCOUNT_CHECK_INTERVAL_MS: "1",
+  ACCOUNT_CHECK_JITTER_PERCENT: "0",
   EVENTS_POLL_MS: "50",
   WEBHOOK_POLL_MS: "50",
-  WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
+  PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
 } as const;
 
 /** A health checker over the test server's store, driven round by round by the test. */

@@ -7,10 +7,10 @@ import { ListWebhookEndpointsResponseSchema, WebhookDeliveryStatus, WebhookEndpo
 import { loadConfig } from "../../src/config.ts";
 import { FIRST_DELAY_MS, MAX_DELAY_MS } from "../../src/domain/events/retry-schedule.ts";
 import { WebhookDeliverer } from "../../src/domain/events/webhook-deliverer.ts";
-import { basicCheckUrl } from "../../src/domain/events/webhook-target.ts";
 import { failureFromConnectError } from "../support/clients.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { clientsOf, DRIVEN_ENV, link, register, startReceiver, switchConnector, type Receiver } from "./support.ts";
+import { clientsOf, DRIVEN_ENV, link, register, startReceiver, switchConnector, loopbackUrlRule, type Receiver } from "./support.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -33,7 +33,8 @@ describe("webhook retries (fake clock)", () => {
     deliverer = new WebhookDeliverer({
       store: server.store,
       sealer: server.sealer,
-      checkUrl: basicCheckUrl({ allowPrivate: true }),
+      checkUrl: loopbackUrlRule,
+      guard: loopbackGuard,
       settings: loadConfig({ ...DRIVEN_ENV, WEBHOOK_POLL_MS: "0" }).webhooks,
       log: pino({ level: "silent" }),
       now: () => new Date(clock),
@@ -116,7 +117,7 @@ describe("webhook retries (fake clock)", () => {
   });
 
   it("refuses private and plain-http targets unless allowed, and manages endpoints by RPC", async () => {
-    const strict = await startTestServer({ connectors: [], env: { ...DRIVEN_ENV, WEBHOOK_ALLOW_PRIVATE_TARGETS: "false" } });
+    const strict = await startTestServer({ connectors: [], env: { ...DRIVEN_ENV, PROVIDER_ALLOWED_NETWORKS: "" } });
     try {
       const { events, headers } = clientsOf(strict);
       for (const url of ["http://example.com/hook", "https://127.0.0.1/hook", "https://10.1.2.3/hook", "https://[::1]/hook", "https://169.254.169.254/latest", "https://user:pw@example.com/"]) {

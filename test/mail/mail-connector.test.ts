@@ -5,13 +5,14 @@ import { createMailConnector } from "../../src/domain/connectors/mail/index.ts";
 import { AppError } from "../../src/errors/app-error.ts";
 import { mailInput, passwordForms, WRONG_PASSWORD, type MailFields } from "../support/mail/input.ts";
 import { MAIL_PASSWORD, MAIL_USER, startMailLab, type MailLab } from "../support/mail/lab.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 let lab: MailLab;
 let connector: ReturnType<typeof createMailConnector>;
 
 beforeAll(async () => {
   lab = await startMailLab();
-  connector = createMailConnector({ extraCaPem: lab.caPem });
+  connector = createMailConnector({ extraCaPem: lab.caPem, guard: loopbackGuard });
 });
 afterAll(() => lab?.stop());
 // Every path, success or failure, must leave no socket behind on either side.
@@ -127,7 +128,7 @@ describe("certificates", () => {
   });
 
   it("the test CA is only trusted when configured", async () => {
-    const error = await failure(createMailConnector().connect(mailInput(good())));
+    const error = await failure(createMailConnector({ guard: loopbackGuard }).connect(mailInput(good())));
     expect(error.metadata).toMatchObject({ cause: "tls" });
     expect(error.message).toContain("certificate is not trusted");
   });

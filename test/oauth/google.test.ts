@@ -6,6 +6,7 @@ import { loadConfig } from "../../src/config.ts";
 import { googleAnswers, startFakeGoogle, type FakeGoogle } from "../support/oauth/fake-google.ts";
 import { watchForLeaks, type RequestContext } from "../support/oauth/harness.ts";
 import type { Tokens } from "../support/oauth/token-book.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 describe("Gmail (Google OAuth) connector", () => {
   let google: FakeGoogle;
@@ -14,7 +15,7 @@ describe("Gmail (Google OAuth) connector", () => {
 
   beforeAll(async () => {
     google = await startFakeGoogle();
-    const connector = createGoogleConnector(loadConfig(google.env).oauth);
+    const connector = createGoogleConnector(loadConfig(google.env).oauth, loopbackGuard);
     connect = (tokens, context) => connector.connect({ variant: create(GoogleOauthAuthSchema, tokens), ...context });
   });
   afterAll(() => google.close());

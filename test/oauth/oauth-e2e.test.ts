@@ -13,6 +13,7 @@ import { googleAnswers, startFakeGoogle, type FakeGoogle } from "../support/oaut
 import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
 import { leaks } from "../support/oauth/harness.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 /** The OAuth connectors inside the real server, through every wire the clients speak. */
 
@@ -23,7 +24,7 @@ let server: TestServer;
 beforeAll(async () => {
   [google, microsoft] = await Promise.all([startFakeGoogle(), startFakeMicrosoft()]);
   const config = loadConfig({ ...google.env, ...microsoft.env }).oauth;
-  const connectors = [createGoogleConnector(config), createOutlookConnector(config)];
+  const connectors = [createGoogleConnector(config, loopbackGuard), createOutlookConnector(config, loopbackGuard)];
   server = await startTestServer({ connectors });
 });
 afterAll(async () => {

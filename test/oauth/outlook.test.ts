@@ -6,6 +6,7 @@ import { createOutlookConnector } from "../../src/domain/connectors/outlook/outl
 import { microsoftAnswers, startFakeMicrosoft, type FakeMicrosoft, type MicrosoftUser } from "../support/oauth/fake-microsoft.ts";
 import { watchForLeaks, type RequestContext } from "../support/oauth/harness.ts";
 import type { Tokens } from "../support/oauth/token-book.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 const adele: MicrosoftUser = {
   id: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
@@ -21,7 +22,7 @@ describe("Outlook connector", () => {
 
   beforeAll(async () => {
     microsoft = await startFakeMicrosoft();
-    const connector = createOutlookConnector(loadConfig(microsoft.env).oauth);
+    const connector = createOutlookConnector(loadConfig(microsoft.env).oauth, loopbackGuard);
     connect = (request, context) => connector.connect({ variant: create(OutlookAuthSchema, request), ...context });
   });
   afterAll(() => microsoft.close());

@@ -13,6 +13,7 @@ import type { FakeAnswer, FakeHttp } from "../support/oauth/fake-http.ts";
 import { microsoftAnswers, microsoftClient, startFakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
 import { watchForLeaks, type RequestContext } from "../support/oauth/harness.ts";
 import type { Tokens } from "../support/oauth/token-book.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 /** What both OAuth connectors share (the HTTP client and the refresh-and-retry), run against each provider's fake. */
 
@@ -42,7 +43,7 @@ const subjects: Record<"google" | "microsoft", () => Promise<Subject>> = {
       serverError: googleAnswers.backendError,
       unauthenticated: googleAnswers.unauthenticated,
       newAccount: () => fake.addUser(`user${++n}@example.com`),
-      connect: (config, tokens, context) => createGoogleConnector(config).connect({ variant: create(GoogleOauthAuthSchema, tokens), ...context }),
+      connect: (config, tokens, context) => createGoogleConnector(config, loopbackGuard).connect({ variant: create(GoogleOauthAuthSchema, tokens), ...context }),
     };
   },
   async microsoft() {
@@ -65,7 +66,7 @@ const subjects: Record<"google" | "microsoft", () => Promise<Subject>> = {
       },
       connect(config, tokens, context) {
         const variant = create(OutlookAuthSchema, { ...tokens, ...users.get(tokens.refreshToken) });
-        return createOutlookConnector(config).connect({ variant, ...context });
+        return createOutlookConnector(config, loopbackGuard).connect({ variant, ...context });
       },
     };
   },

@@ -350,6 +350,24 @@ describe.each(backends)("Store contract: $kind", (backend) => {
     });
   });
 
+  describe("operations", () => {
+    it("ping answers while the database is there", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it("countOpenIntents counts intents neither ended nor expired, in every workspace", async () => {
+      const now = new Date();
+      const before = await store.countOpenIntents(now);
+      const [wsA, wsB] = [await newWorkspace(), await newWorkspace()];
+      const open = await openedIntent(wsA, now);
+      await openedIntent(wsB, now, { status: "CHECKPOINT" });
+      await openedIntent(wsB, minutesFrom(now, -30), { expiresAt: minutesFrom(now, -1) });
+      expect(await store.countOpenIntents(now)).toBe(before + 2);
+      await store.closeIntent(open.id, "FAILED", now, "invalid_credentials");
+      expect(await store.countOpenIntents(now)).toBe(before + 1);
+    });
+  });
+
   describe("migrations", () => {
     it("open again on the same database: nothing to apply, data intact", async () => {
       const ws = await newWorkspace();

@@ -17,6 +17,8 @@ import { PG_URL } from "./pg.ts";
 export interface TestServer {
   grpcAddress: string;
   httpUrl: string;
+  /** The admin metrics server, when `metrics` was asked for. */
+  metricsUrl: string | undefined;
   /** API key of workspace "alpha". */
   apiKey: string;
   /** API key of workspace "beta", for isolation tests. */
@@ -41,6 +43,8 @@ export interface TestServerOptions {
   seed?: boolean;
   keys?: { apiKey: string; otherApiKey: string };
   intentPollMs?: number;
+  /** Serve GET /metrics on an admin port of its own. */
+  metrics?: boolean;
   /** Further configuration, as environment variables (parsed by the service's own loadConfig). */
   env?: Record<string, string>;
 }
@@ -73,10 +77,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options.env,
   });
   const server = build(config, { store, sealer, connectors: options.connectors ?? [], log });
-  const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
+  const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0, metricsPort: options.metrics ? 0 : undefined });
   return {
     grpcAddress: `127.0.0.1:${ports.grpcPort}`,
     httpUrl: `http://127.0.0.1:${ports.httpPort}`,
+    metricsUrl: ports.metricsPort === undefined ? undefined : `http://127.0.0.1:${ports.metricsPort}`,
     apiKey,
     otherApiKey,
     store,

@@ -13,7 +13,7 @@ describe("scopeOf", () => {
   const method = AccountService.method.getAccount;
 
   function scoped() {
-    const call = pipeline.begin(method.name, "grpc", () => undefined);
+    const call = pipeline.begin(method, "grpc", () => undefined);
     call.caller = { workspaceId: "ws_1", keyId: "key_1" };
     const ctx = createHandlerContext({
       service: AccountService,

@@ -5,6 +5,7 @@ import { AppError } from "../../errors/app-error.ts";
 import type { AccountRecord, AccountStatus, AccountSummary, IntentRecord, Store } from "../../store/store.ts";
 import type { ConnectorResult, Variant } from "../connectors/connector.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
+import { authInProgress } from "./auth-in-progress.ts";
 import { CheckpointFlow, type ConnectOutcome, type WatchEvent } from "./checkpoints.ts";
 import { connectedAccount } from "./connected-account.ts";
 import { newIntent } from "./new-intent.ts";
@@ -84,10 +85,7 @@ export class AccountsService {
     const intent = newIntent(request, scope.workspaceId, openedAt, this.deps.intentTtlMs);
     const opened = await store.openIntent(intent, openedAt, request.restart);
     if ("inProgress" in opened) {
-      throw new AppError("auth_in_progress", {
-        metadata: { expireTime: opened.inProgress.expiresAt.toISOString() },
-        retryAfterMs: Math.max(0, opened.inProgress.expiresAt.getTime() - openedAt.getTime()),
-      });
+      throw authInProgress(opened.inProgress.expiresAt, openedAt);
     }
     try {
       scope.signal.throwIfAborted();

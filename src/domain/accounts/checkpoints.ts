@@ -8,6 +8,7 @@ import type { Variant, VariantCase } from "../connectors/connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthState, type CheckpointInfo, type InteractiveCall, type InteractiveConnector } from "../connectors/interactive.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
 import type { CallScope } from "./accounts-service.ts";
+import { authInProgress } from "./auth-in-progress.ts";
 import { IntentMonitor, type MonitorHost } from "./intent-monitor.ts";
 import { closedIntentError, errorTypeOf, failureKindOf, interactiveStateOf, isOpen, type InteractiveIntentState } from "./intent-state.ts";
 import { connectedAccount } from "./connected-account.ts";
@@ -126,9 +127,9 @@ export class CheckpointFlow implements MonitorHost {
     const first = await store.openIntent(intent, this.now());
     if ("opened" in first) return;
     const earlier = first.inProgress;
-    if (!restart) throw inProgress(earlier, this.now());
+    if (!restart) throw authInProgress(earlier.expiresAt, this.now());
     const again = await store.openIntent(intent, this.now(), true);
-    if ("inProgress" in again) throw inProgress(again.inProgress, this.now());
+    if ("inProgress" in again) throw authInProgress(again.inProgress.expiresAt, this.now());
     scope.log.info({ intentId: intent.id, canceledIntentId: earlier.id }, "restart canceled the earlier intent");
     this.touch(earlier.id);
     const earlierState = interactiveStateOf(earlier);
@@ -627,13 +628,6 @@ function sameCheckpoint(a: CheckpointInfo, b: CheckpointInfo | null): boolean {
   if (!b) return false;
   const fields = ["type", "qrCode", "pairingCode", "captchaData", "codeSentTo", "expiresAt"] as const;
   return fields.every((f) => (a[f] ?? "") === (b[f] ?? ""));
-}
-
-function inProgress(existing: IntentRecord, now: Date): AppError {
-  return new AppError("auth_in_progress", {
-    metadata: { expireTime: existing.expiresAt.toISOString() },
-    retryAfterMs: Math.max(0, existing.expiresAt.getTime() - now.getTime()),
-  });
 }
 
 function notFound(accountId: string): AppError {

@@ -42,6 +42,8 @@ export interface AuthState {
   identity?: ProviderIdentity;
   /** FAILED: why, as a catalogue kind. */
   errorKind?: ErrorKind;
+  /** FAILED: the error's safe metadata (e.g. `subtask` naming the provider step that stopped the login). Never a secret. */
+  errorMetadata?: Record<string, string>;
   /** CONNECTED: non-secret facts to keep with the account. */
   details?: Record<string, string>;
   /** CONNECTED, from a driver: the provider session the login ended with. A secret: sealed with the account, never kept in the intent, an event, a log or a response. */

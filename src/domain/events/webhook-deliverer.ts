@@ -1,10 +1,14 @@
 import type { Logger } from "pino";
+import { fetch, type Agent } from "undici";
+import { isAppError } from "../../errors/app-error.ts";
 import type { Sealer } from "../../crypto/sealer.ts";
 import type { AttemptResult, ClaimedDelivery, Store } from "../../store/store.ts";
 import { eventPayload } from "./event-payload.ts";
 import { nextAttemptAt } from "./retry-schedule.ts";
 import { signatureHeader } from "./signature.ts";
 import { openSigningSecret } from "./webhook-endpoints.ts";
+import { guardedAgent } from "../../net/guarded-agent.ts";
+import type { TargetGuard } from "../../net/target-guard.ts";
 import type { CheckUrl } from "./webhook-target.ts";
 import { WorkLoop } from "./work-loop.ts";
 
@@ -20,6 +24,8 @@ export interface WebhookDelivererDeps {
   store: Store;
   sealer: Sealer;
   checkUrl: CheckUrl;
+  /** Every POST dials only an address this guard checked (the one it resolved, not a second lookup). */
+  guard: TargetGuard;
   settings: WebhookSettings;
   log: Logger;
   now?: () => Date;
@@ -39,11 +45,13 @@ export class WebhookDeliverer {
   private readonly deps: WebhookDelivererDeps;
   private readonly loop: WorkLoop;
   private readonly now: () => Date;
+  private readonly dispatcher: Agent;
   private stopping = false;
 
   constructor(deps: WebhookDelivererDeps) {
     this.deps = deps;
     this.now = deps.now ?? (() => new Date());
+    this.dispatcher = guardedAgent(deps.guard, "url");
     this.loop = new WorkLoop(() => this.runRound(), deps.settings.pollMs, (err) => deps.log.error({ err }, "webhook delivery round failed"));
   }
 
@@ -52,9 +60,10 @@ export class WebhookDeliverer {
   }
 
   /** Claims nothing more; POSTs in flight finish (within WEBHOOK_TIMEOUT_MS) and are recorded, so none is sent twice. */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping = true;
-    return this.loop.stop();
+    await this.loop.stop();
+    await this.dispatcher.close();
   }
 
   /** Sends every delivery due now, `concurrency` at a time; returns how many it attempted. */
@@ -103,6 +112,7 @@ export class WebhookDeliverer {
         },
         body,
         redirect: "manual",
+        dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(this.deps.settings.timeoutMs),
       });
       // The answer's body is never kept (it could hold anything); it is read away so the connection can be reused.
@@ -121,6 +131,6 @@ function describe(e: unknown): string {
   const code = cause instanceof Error && "code" in cause && typeof cause.code === "string" ? cause.code : undefined;
   if (code) return code;
   if (e instanceof Error && e.name === "TimeoutError") return "timed out";
-  if (e instanceof Error && e.name === "AppError") return "target refused by the URL rules";
+  if (isAppError(cause)) return "target refused by the URL rules";
   return e instanceof Error ? e.name : "failed";
 }
