@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config.ts";
 import { FIRST_DELAY_MS, MAX_DELAY_MS } from "../../src/domain/events/retry-schedule.ts";
 import { WebhookDeliverer } from "../../src/domain/events/webhook-deliverer.ts";
 import { failureFromConnectError } from "../support/clients.ts";
+import { createTargetGuard } from "../../src/net/target-guard.ts";
 import { loopbackGuard } from "../support/loopback-guard.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { clientsOf, DRIVEN_ENV, link, register, startReceiver, switchConnector, loopbackUrlRule, type Receiver } from "./support.ts";
@@ -123,6 +124,9 @@ describe("webhook retries (fake clock)", () => {
       for (const url of ["http://example.com/hook", "https://127.0.0.1/hook", "https://10.1.2.3/hook", "https://[::1]/hook", "https://169.254.169.254/latest", "https://user:pw@example.com/"]) {
         const failure = await events.createWebhookEndpoint({ url }, { headers }).then(() => undefined, failureFromConnectError);
         expect([url, failure?.code, failure?.badRequest?.fieldViolations[0]?.field]).toEqual([url, Code.InvalidArgument, "url"]);
+        // Where it points is the target guard's answer, the same as for provider hosts; its form is a parameter error.
+        const internal = !url.startsWith("http:") && !url.includes("@");
+        expect([url, failure?.errorInfo?.reason]).toEqual([url, internal ? "TARGET_NOT_ALLOWED" : "INVALID_PARAMETERS"]);
       }
       const created = await events.createWebhookEndpoint({ url: "https://93.184.215.14/hook", eventTypes: [3] }, { headers });
       expect(created.signingSecret).toMatch(/^whsec_/);
@@ -144,5 +148,30 @@ describe("webhook retries (fake clock)", () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it("dials only an address the target guard checked, whatever the URL check said", async () => {
+    const endpointId = await register(server, receiver);
+    await link(server, "guarded-1");
+    const before = receiver.received.length;
+    // A guard without the loopback allow-list, behind a URL check that lets everything through:
+    // the connection itself is refused, so nothing reaches the receiver on 127.0.0.1.
+    const unguardedCheck = new WebhookDeliverer({
+      store: server.store,
+      sealer: server.sealer,
+      checkUrl: async () => undefined,
+      guard: createTargetGuard(),
+      settings: loadConfig({ ...DRIVEN_ENV, WEBHOOK_POLL_MS: "0" }).webhooks,
+      log: pino({ level: "silent" }),
+      now: () => new Date(clock),
+    });
+    try {
+      expect(await unguardedCheck.runRound()).toBeGreaterThanOrEqual(1);
+    } finally {
+      await unguardedCheck.stop();
+    }
+    const [delivery] = await deliveriesOf(endpointId);
+    expect(delivery).toMatchObject({ attempts: 1, lastStatusCode: 0, lastError: "target refused by the URL rules" });
+    expect(receiver.received).toHaveLength(before);
   });
 });
