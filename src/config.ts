@@ -82,6 +82,29 @@ export const schema = {
   auth: {
     apiKeyCacheMs: setting({ env: "API_KEY_CACHE_MS", default: "5000", doc: "how long a replica trusts an API key read from the store (a revocation takes this long)", ...NON_NEGATIVE_MS }),
   },
+  healthChecks: {
+    pollMs: setting({ env: "ACCOUNT_CHECK_POLL_MS", default: "5000", doc: "how often a replica looks for accounts due a health check (0: this replica checks none)", ...NON_NEGATIVE_MS }),
+    intervalMs: setting({ env: "ACCOUNT_CHECK_INTERVAL_MS", default: "3600000", doc: "time between two health checks of an account (re-verification with its provider)", ...POSITIVE_MS }),
+    providerIntervalsMs: setting({
+      env: "ACCOUNT_CHECK_INTERVALS",
+      doc: "per-provider intervals overriding ACCOUNT_CHECK_INTERVAL_MS, e.g. MAIL=900000,GOOGLE_OAUTH=3600000",
+      accepted: "comma-separated PROVIDER=milliseconds pairs (providers as in the Provider enum, without PROVIDER_)",
+      parse: providerIntervals,
+    }),
+    jitter: setting({ env: "ACCOUNT_CHECK_JITTER_PERCENT", default: "10", doc: "each interval is shortened or lengthened at random by up to this share, so checks spread out", accepted: "a whole percentage, 0-50", parse: integer(0, 50) }),
+    concurrency: setting({ env: "ACCOUNT_CHECK_CONCURRENCY", default: "4", doc: "health checks one replica runs at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    errorAfter: setting({ env: "ACCOUNT_CHECK_ERROR_AFTER", default: "3", doc: "transient failures in a row (unreachable, timeouts, 5xx) that turn an account ERROR; a refusal turns it CREDENTIALS_EXPIRED at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    timeoutMs: setting({ env: "ACCOUNT_CHECK_TIMEOUT_MS", default: "30000", doc: "longest one health check may take", ...POSITIVE_MS }),
+  },
+  events: {
+    pollMs: setting({ env: "EVENTS_POLL_MS", default: "500", doc: "how often an open StreamEvents stream looks for new events (written by any replica)", ...POSITIVE_MS }),
+  },
+  webhooks: {
+    pollMs: setting({ env: "WEBHOOK_POLL_MS", default: "1000", doc: "how often a replica looks for webhook deliveries due (0: this replica delivers none)", ...NON_NEGATIVE_MS }),
+    concurrency: setting({ env: "WEBHOOK_CONCURRENCY", default: "8", doc: "webhook POSTs one replica has in flight at once", accepted: "a whole number, 1-100", parse: integer(1, 100) }),
+    timeoutMs: setting({ env: "WEBHOOK_TIMEOUT_MS", default: "10000", doc: "longest wait for a webhook endpoint's answer", ...POSITIVE_MS }),
+    retryForMs: setting({ env: "WEBHOOK_RETRY_FOR_MS", default: "86400000", doc: "how long a failing delivery is retried (exponential backoff with jitter) before it fails and its endpoint is disabled", ...POSITIVE_MS }),
+  },
   health: {
     checkIntervalMs: setting({ env: "HEALTH_CHECK_INTERVAL_MS", default: "5000", doc: "how often the store is pinged; health (gRPC, /readyz) is NOT_SERVING while it cannot be reached", ...POSITIVE_MS }),
   },
@@ -113,7 +136,7 @@ export const schema = {
   providers: {
     allowedNetworks: setting({
       env: "PROVIDER_ALLOWED_NETWORKS",
-      doc: "internal networks that mail servers, provider APIs and proxies may be reached on anyway (loopback, private, link-local are refused otherwise)",
+      doc: "internal networks that mail servers, provider APIs, proxies and webhook receivers may be reached on anyway (loopback, private, link-local are refused otherwise); webhooks may use http:// only to these",
       ...cidrList,
     }),
   },
@@ -272,6 +295,16 @@ function loadTree<T extends SettingTree>(tree: T, checks: ((c: Parsed<T>) => Pro
 export function telegramApp(drivers: DriverConfig): { apiId: number; apiHash: string } | undefined {
   const { apiId, apiHash } = drivers.telegram;
   return apiId !== undefined && apiHash !== undefined ? { apiId, apiHash } : undefined;
+}
+
+function providerIntervals(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of value.split(",").filter((p) => p.trim() !== "")) {
+    const m = /^\s*([A-Z_]+)\s*=\s*(\d+)\s*$/.exec(pair);
+    if (!m || Number(m[2]) < 1) throw new Invalid(`"${pair.trim()}" is not PROVIDER=milliseconds`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 function pemFile(path: string, label = "mail"): Buffer {

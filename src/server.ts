@@ -5,10 +5,18 @@ import { AccountService, file_postpress_accounts_v1_account_service } from "../g
 import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
+import { EventService, file_postpress_accounts_v1_event_service } from "../gen/postpress/accounts/v1/event_service_pb.js";
+import { EventStream } from "./domain/events/event-stream.ts";
+import { HealthChecker } from "./domain/events/health-checker.ts";
+import { WebhookDeliverer } from "./domain/events/webhook-deliverer.ts";
+import { WebhookEndpoints } from "./domain/events/webhook-endpoints.ts";
+import { webhookUrlRule } from "./domain/events/webhook-target.ts";
+import { createTargetGuard } from "./net/target-guard.ts";
 import { createGrpcHealth } from "./observability/grpc-health.ts";
 import { createObservability } from "./observability/observability.ts";
 import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
+import { createEventServiceImpl } from "./rpc/events.ts";
 import { createCallPipeline } from "./rpc/call.ts";
 import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
@@ -46,7 +54,7 @@ export interface Server {
  * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
  * a test server runs with what production runs with unless the test says otherwise.
  */
-export function build(config: Pick<Config, "intents" | "auth" | "health" | "transport">, deps: ServerDeps): Server {
+export function build(config: Pick<Config, "intents" | "auth" | "health" | "transport" | "healthChecks" | "events" | "webhooks" | "providers">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
   const observability = createObservability({
     store: deps.store,
@@ -55,10 +63,11 @@ export function build(config: Pick<Config, "intents" | "auth" | "health" | "tran
     now: deps.now ?? (() => new Date()),
   });
   const { store, health } = observability;
+  const connectors = observability.observeConnectors(createConnectorRegistry(deps.connectors));
   const accounts = new AccountsService({
     store,
     sealer: deps.sealer,
-    connectors: observability.observeConnectors(createConnectorRegistry(deps.connectors)),
+    connectors,
     intentTtlMs: config.intents.ttlMs,
     intentPollMs: config.intents.pollMs,
     log: deps.log,
@@ -66,7 +75,21 @@ export function build(config: Pick<Config, "intents" | "auth" | "health" | "tran
   });
   const impl = createAccountServiceImpl(accounts);
   const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
-  const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
+  // Background work (health checks, webhook deliveries) runs on every replica; the store hands
+  // out the work. It and the polls of open streams are counted but never traced (no trace per poll).
+  const quiet = observability.untracedStore;
+  const events = new EventStream({ store: quiet, pollMs: config.events.pollMs });
+  const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
+  const checkUrl = webhookUrlRule(guard, config.providers.allowedNetworks);
+  const webhooks = new WebhookEndpoints({ store, sealer: deps.sealer, checkUrl, ...(deps.now ? { now: deps.now } : {}) });
+  const background = [
+    new HealthChecker({ store: quiet, sealer: deps.sealer, connectors, settings: config.healthChecks, log: deps.log }),
+    new WebhookDeliverer({ store: quiet, sealer: deps.sealer, checkUrl, guard, settings: config.webhooks, log: deps.log }),
+  ];
+  const services = [
+    { service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] },
+    { service: EventService, impl: createEventServiceImpl(events, webhooks), files: [file_postpress_accounts_v1_event_service] },
+  ];
   const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
   const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth, config.transport);
   const connect = createConnectHandler(services, pipeline, shutdown.signal);
@@ -82,19 +105,22 @@ export function build(config: Pick<Config, "intents" | "auth" | "health" | "tran
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
+      for (const worker of background) worker.start();
       return { grpcPort, httpPort, ...(metricsPort === undefined ? {} : { metricsPort }) };
     },
     async drain(graceMs) {
       // Watches end at once (clients watch again on another replica) and intents stop being
       // followed here: their state is in the store and at the gateway, nothing is lost.
       accounts.stop();
+      events.stop();
+      const backgroundDone = Promise.all(background.map((worker) => worker.stop()));
       health.drain();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();
         shutdown.abort();
       }, graceMs);
-      await Promise.all([grpcDone, http.close(graceMs)]);
+      await Promise.all([grpcDone, http.close(graceMs), backgroundDone]);
       clearTimeout(timer);
       // Provider sockets (in-process driver logins) and gateway channels go last: no call needs them now.
       await Promise.all(deps.connectors.map((connector) => ("close" in connector && typeof connector.close === "function" ? connector.close() : undefined)));

@@ -5,7 +5,7 @@ import { createServiceHealth, type ServiceHealth } from "./health.ts";
 import type { MetricsServer } from "./metrics-server.ts";
 import type { Metrics, MetricsSink } from "./metrics.ts";
 import { observedConnectors } from "./observed-connectors.ts";
-import { observedStore } from "./observed-store.ts";
+import { observedStore, untracedStore } from "./observed-store.ts";
 
 /** A store ping slower than this counts as a failure (the pg pool's own connect timeout). */
 const HEALTH_PING_TIMEOUT_MS = 2_000;
@@ -16,6 +16,8 @@ export interface Observability {
   readonly metrics: MetricsSink;
   /** The store to use everywhere: the same, counted and traced. */
   readonly store: Store;
+  /** The same store, counted but never traced: for background work and stream polls. */
+  readonly untracedStore: Store;
   readonly health: ServiceHealth;
   observeConnectors(registry: ConnectorRegistry): ConnectorRegistry;
   /** Starts following the store and, given a port, counts and serves GET /metrics on it; resolves with that port. Before the API listens, so every call is counted. */
@@ -41,6 +43,7 @@ export function createObservability(deps: { store: Store; log: Logger; healthChe
   return {
     metrics,
     store,
+    untracedStore: untracedStore(store),
     health,
     observeConnectors: (registry) => observedConnectors(registry, metrics),
     async listen(metricsPort, host) {

@@ -1,3 +1,4 @@
+import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Store } from "../store/store.ts";
 import type { MetricsSink } from "./metrics.ts";
 import { observe } from "./spans.ts";
@@ -21,4 +22,19 @@ export function observedStore(store: Store, metrics: MetricsSink): Store {
       });
   }
   return observed as unknown as Store;
+}
+
+/**
+ * The same store with every operation run outside any trace: for work no call asked for
+ * (health checks, webhook deliveries) and for the polls of a long-lived stream, which would
+ * otherwise add a span to the stream's trace every poll for as long as it stays open.
+ */
+export function untracedStore(store: Store): Store {
+  const untraced: Record<string, unknown> = { ...store };
+  for (const [operation, original] of Object.entries(store)) {
+    if (typeof original !== "function") continue;
+    const run = original as (...args: unknown[]) => unknown;
+    untraced[operation] = (...args: unknown[]) => context.with(ROOT_CONTEXT, () => run.apply(store, args));
+  }
+  return untraced as unknown as Store;
 }

@@ -6,13 +6,16 @@ interface ColumnTypes {
   time: string;
   bytes: string;
   json: string;
+  /** A 64-bit counter that only grows: the events' cursor. */
+  serialKey: string;
+  bigint: string;
 }
 
 const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
   // SQLite compares TEXT bytewise and keeps times as Unix milliseconds.
-  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT" },
+  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER" },
   // "C" collation so ids (ULIDs) sort bytewise whatever the database's locale: listAccounts pages by id.
-  postgres: { id: 'TEXT COLLATE "C"', time: "TIMESTAMPTZ", bytes: "BYTEA", json: "JSONB" },
+  postgres: { id: 'TEXT COLLATE "C"', time: "TIMESTAMPTZ", bytes: "BYTEA", json: "JSONB", serialKey: "BIGSERIAL PRIMARY KEY", bigint: "BIGINT" },
 };
 
 interface Migration {
@@ -81,6 +84,64 @@ export const migrations: readonly Migration[] = [
       -- No twin accounts: one live account per provider identity in a workspace.
       CREATE UNIQUE INDEX accounts_live_identity ON accounts (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED';
       CREATE INDEX accounts_workspace ON accounts (workspace_id, id);
+    `,
+  },
+  {
+    // Issue 17: the status lifecycle, health checks, the event outbox and webhooks.
+    version: 2,
+    sql: (t) => `
+      ALTER TABLE accounts ADD COLUMN status_reason TEXT;
+      ALTER TABLE accounts ADD COLUMN status_changed_at ${t.time};
+      -- NULL: not scheduled yet (the health checker schedules it on first sight).
+      ALTER TABLE accounts ADD COLUMN next_check_at ${t.time};
+      -- Transient failures in a row: ERROR only after several.
+      ALTER TABLE accounts ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
+      UPDATE accounts SET status_changed_at = updated_at;
+      CREATE INDEX accounts_due_checks ON accounts (next_check_at) WHERE status IN ('CONNECTED', 'ERROR');
+
+      -- The outbox: written in the transaction of the change it announces. seq is the stream's cursor.
+      CREATE TABLE events (
+        seq ${t.serialKey},
+        id ${t.id} NOT NULL UNIQUE,
+        workspace_id ${t.id} NOT NULL REFERENCES workspaces (id),
+        account_id ${t.id} NOT NULL,
+        type TEXT NOT NULL,
+        data ${t.json} NOT NULL,
+        created_at ${t.time} NOT NULL
+      );
+      CREATE INDEX events_workspace ON events (workspace_id, seq);
+
+      CREATE TABLE webhook_endpoints (
+        id ${t.id} PRIMARY KEY,
+        workspace_id ${t.id} NOT NULL REFERENCES workspaces (id),
+        url TEXT NOT NULL,
+        event_types ${t.json} NOT NULL,
+        status TEXT NOT NULL,
+        disabled_reason TEXT,
+        secrets_key_id TEXT NOT NULL,
+        secrets_envelope ${t.bytes} NOT NULL,
+        created_at ${t.time} NOT NULL,
+        updated_at ${t.time} NOT NULL
+      );
+      CREATE INDEX webhook_endpoints_workspace ON webhook_endpoints (workspace_id, id);
+
+      -- One row per (event, endpoint), fanned out with the event: the delivery outbox.
+      CREATE TABLE webhook_deliveries (
+        id ${t.id} PRIMARY KEY,
+        workspace_id ${t.id} NOT NULL,
+        endpoint_id ${t.id} NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        event_seq ${t.bigint} NOT NULL REFERENCES events (seq),
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at ${t.time} NOT NULL,
+        last_attempt_at ${t.time},
+        last_status_code INTEGER,
+        last_error TEXT,
+        created_at ${t.time} NOT NULL,
+        delivered_at ${t.time}
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
     `,
   },
 ];

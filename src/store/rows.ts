@@ -104,6 +104,8 @@ export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
     access_token_expires_at: account.accessTokenExpiresAt,
     created_at: account.createdAt,
     updated_at: account.updatedAt,
+    status_reason: account.statusReason ?? null,
+    status_changed_at: account.statusChangedAt ?? account.createdAt,
   };
 }
 
@@ -113,7 +115,7 @@ export function accountFromRow(row: Row): AccountRecord {
 
 /** The columns accountSummaryFromRow reads: listings leave the sealed secrets in the table. */
 export const ACCOUNT_SUMMARY_COLUMNS =
-  "id, workspace_id, provider, auth_method, provider_user_id, display_name, handle, email, status, options, access_token_expires_at, created_at, updated_at";
+  "id, workspace_id, provider, auth_method, provider_user_id, display_name, handle, email, status, status_reason, status_changed_at, options, access_token_expires_at, created_at, updated_at";
 
 export function accountSummaryFromRow(row: Row): AccountSummary {
   return {
@@ -123,6 +125,8 @@ export function accountSummaryFromRow(row: Row): AccountSummary {
     authMethod: text(row.auth_method),
     identity: identityFromRow(row),
     status: text(row.status) as AccountStatus,
+    statusReason: textOrNull(row.status_reason),
+    statusChangedAt: row.status_changed_at === null ? date(row.updated_at) : date(row.status_changed_at),
     options: json(row.options),
     accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
     createdAt: date(row.created_at),
@@ -152,24 +156,24 @@ export function text(value: unknown): string {
   return String(value);
 }
 
-function textOrNull(value: unknown): string | null {
+export function textOrNull(value: unknown): string | null {
   return value === null ? null : String(value);
 }
 
-function date(value: unknown): Date {
+export function date(value: unknown): Date {
   return value instanceof Date ? value : new Date(Number(value));
 }
 
-function dateOrNull(value: unknown): Date | null {
+export function dateOrNull(value: unknown): Date | null {
   return value === null ? null : date(value);
 }
 
-function bytes(value: unknown): Buffer {
+export function bytes(value: unknown): Buffer {
   if (!(value instanceof Uint8Array)) throw new TypeError("Expected a binary column.");
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-function json(value: unknown): Record<string, unknown> {
+export function json(value: unknown): Record<string, unknown> {
   return (typeof value === "string" ? JSON.parse(value) : value) as Record<string, unknown>;
 }
 

@@ -22,6 +22,8 @@ export interface ReplicaOptions {
   sealingKeys: string;
   intentTtlMs?: number;
   step?: Step;
+  /** Further settings (ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS). */
+  env?: Record<string, string>;
 }
 
 export interface Replica {
@@ -48,6 +50,7 @@ export async function spawnReplica(options: ReplicaOptions): Promise<Replica> {
       INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
       CONNECTOR_STEP: JSON.stringify(options.step ?? {}),
       LOG_LEVEL: "warn",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -155,7 +155,7 @@ describe("grpc.health.v1", () => {
     const r = await check("no.such.Service");
     expect((r as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
   });
-  it("List reports the server and AccountService", async () => {
+  it("List reports the server, AccountService and EventService", async () => {
     const client = healthClient();
     const listed = await new Promise<unknown>((resolve) => {
       (client as unknown as { List(req: object, cb: (e: grpc.ServiceError | null, r: unknown) => void): void }).List({}, (err, res) => {
@@ -163,6 +163,8 @@ describe("grpc.health.v1", () => {
         resolve(err ?? res);
       });
     });
-    expect(listed).toEqual({ statuses: { "": { status: "SERVING" }, "postpress.accounts.v1.AccountService": { status: "SERVING" } } });
+    expect(listed).toEqual({
+      statuses: { "": { status: "SERVING" }, "postpress.accounts.v1.AccountService": { status: "SERVING" }, "postpress.accounts.v1.EventService": { status: "SERVING" } },
+    });
   });
 });

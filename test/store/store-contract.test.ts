@@ -274,7 +274,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const original = await connected(ws, now, "puid-again");
       const at = minutesFrom(now, 1);
       expect(await store.deleteAccount(ws, original.id, at)).toBe(true);
-      expect(await store.getAccount(ws, original.id)).toEqual({ ...original, status: "DELETED", secrets: null, updatedAt: at });
+      expect(await store.getAccount(ws, original.id)).toEqual({ ...original, status: "DELETED", secrets: null, updatedAt: at, statusChangedAt: at });
       expect(await store.deleteAccount(ws, original.id, at)).toBe(false);
       expect(await store.deleteAccount(ws, newId("acc"), at)).toBe(false);
 

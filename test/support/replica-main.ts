@@ -10,6 +10,7 @@
  *   CONNECTOR_STEP            JSON Step (scripted-connector.ts) every connect follows, e.g. {"waitMs":100}
  *   GRPC_PORT, HTTP_PORT      default 0 (any free port)
  *   LOG_LEVEL                 default "warn"; logs go to stderr
+ *   ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS  passed to the configuration as they are
  *
  * Prints one JSON line on stdout once listening: {"grpcPort":..,"httpPort":..,"pid":..}.
  * Workspaces and API keys are the test's business: it seeds the database before starting replicas.
@@ -44,7 +45,9 @@ const log = createLogger({ level: env.LOG_LEVEL || "warn", destination: pino.des
 const sealer = createSealer(parseKeyring(required("SEALING_KEYS"), env.SEALING_ACTIVE_KEY || undefined));
 const step = JSON.parse(env.CONNECTOR_STEP || "{}") as Step;
 const store = await openStoreFromEnv();
-const server = build(loadConfig({ INTENT_TTL_MS: env.INTENT_TTL_MS || "60000", API_KEY_CACHE_MS: env.API_KEY_CACHE_MS }), {
+// Health check, event and webhook settings pass through as they are (ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS).
+const eventSettings = Object.fromEntries(Object.entries(env).filter(([name]) => /^(ACCOUNT_CHECK_|EVENTS_|WEBHOOK_|PROVIDER_ALLOWED_NETWORKS$)/.test(name)));
+const server = build(loadConfig({ INTENT_TTL_MS: env.INTENT_TTL_MS || "60000", API_KEY_CACHE_MS: env.API_KEY_CACHE_MS, ...eventSettings }), {
   store,
   sealer,
   connectors: [createScriptedConnector(step)],

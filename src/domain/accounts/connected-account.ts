@@ -26,7 +26,7 @@ export function connectedAccount(intent: IntentRecord, request: ConnectAccountRe
   };
 }
 
-function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
+export function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
   if (!updated) return request;
   const copy = clone(ConnectAccountRequestSchema, request);
   const value = copy.variant.value as Record<string, unknown> | undefined;
