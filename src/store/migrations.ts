@@ -8,7 +8,7 @@ interface ColumnTypes {
   json: string;
 }
 
-const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
+export const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
   // SQLite compares TEXT bytewise and keeps times as Unix milliseconds.
   sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT" },
   // "C" collation so ids (ULIDs) sort bytewise whatever the database's locale: listAccounts pages by id.
@@ -81,6 +81,15 @@ export const migrations: readonly Migration[] = [
       -- No twin accounts: one live account per provider identity in a workspace.
       CREATE UNIQUE INDEX accounts_live_identity ON accounts (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED';
       CREATE INDEX accounts_workspace ON accounts (workspace_id, id);
+    `,
+  },
+  {
+    // API key scopes, space-separated (auth/scopes.ts). A row written without them grants
+    // nothing; the keys that existed before keep what they could do: accounts read and write.
+    version: 2,
+    sql: () => `
+      ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
+      UPDATE api_keys SET scopes = 'accounts:read accounts:write';
     `,
   },
 ];

@@ -23,6 +23,7 @@ export function apiKeyToRow(key: ApiKeyRecord): Record<string, SqlParam> {
     workspace_id: key.workspaceId,
     secret_hash: key.secretHash,
     label: key.label,
+    scopes: key.scopes.join(" "),
     created_at: key.createdAt,
     revoked_at: key.revokedAt,
   };
@@ -34,6 +35,7 @@ export function apiKeyFromRow(row: Row): ApiKeyRecord {
     workspaceId: text(row.workspace_id),
     secretHash: bytes(row.secret_hash),
     label: text(row.label),
+    scopes: text(row.scopes).split(" ").filter((scope) => scope !== ""),
     createdAt: date(row.created_at),
     revokedAt: dateOrNull(row.revoked_at),
   };

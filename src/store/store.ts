@@ -22,6 +22,8 @@ export interface ApiKeyRecord {
   /** SHA-256 of the secret part of the key: the key itself is never stored. */
   secretHash: Buffer;
   label: string;
+  /** What the key may do (auth/scopes.ts); names this version does not know grant nothing. */
+  scopes: readonly string[];
   createdAt: Date;
   revokedAt: Date | null;
 }

@@ -64,12 +64,12 @@ describe.each(backends)("Store contract: $kind", (backend) => {
   });
 
   describe("API keys", () => {
-    it("creates, gets, lists per workspace and revokes once", async () => {
+    it("creates, gets (scopes included), lists per workspace and revokes once", async () => {
       const wsA = await newWorkspace();
       const wsB = await newWorkspace();
       const now = new Date();
-      const keyA = { id: newId("key"), workspaceId: wsA, secretHash: Buffer.alloc(32, 7), label: "ci", createdAt: now, revokedAt: null };
-      const keyB = { ...keyA, id: newId("key"), workspaceId: wsB };
+      const keyA = { id: newId("key"), workspaceId: wsA, secretHash: Buffer.alloc(32, 7), label: "ci", scopes: ["accounts:read", "credentials:read"], createdAt: now, revokedAt: null };
+      const keyB = { ...keyA, id: newId("key"), workspaceId: wsB, scopes: ["events:read"] };
       await store.createApiKey(keyA);
       await store.createApiKey(keyB);
 
@@ -382,7 +382,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
 
   it("lets a programming error (here a foreign key violation) through as itself, not as service_unavailable", async () => {
     // A foreign key violation is a bug, not an outage: it must not pass for service_unavailable.
-    const error = await store.createApiKey({ id: newId("key"), workspaceId: newId("ws"), secretHash: Buffer.alloc(1), label: "", createdAt: new Date(), revokedAt: null }).catch((e: unknown) => e);
+    const error = await store.createApiKey({ id: newId("key"), workspaceId: newId("ws"), secretHash: Buffer.alloc(1), label: "", scopes: [], createdAt: new Date(), revokedAt: null }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(AppError);
   });
