@@ -29,7 +29,7 @@ if (values.version) {
   console.log(version());
   process.exit(0);
 }
-const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys revoke", "secrets rotate"];
+const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys scopes", "keys revoke", "secrets rotate"];
 const command = `${group ?? ""} ${action ?? ""}`;
 if (!COMMANDS.includes(command)) {
   console.error(group ? `error: unknown command ${JSON.stringify(command.trim())}\n\n${USAGE}` : USAGE);
@@ -80,6 +80,13 @@ async function run(): Promise<void> {
       for (const key of await store.listApiKeys(workspace?.id)) {
         console.log([key.id, names.get(key.workspaceId), key.label, key.scopes.join(","), key.createdAt.toISOString(), key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : "active"].join("\t"));
       }
+      return;
+    }
+    case "keys scopes": {
+      const scopes = parseScopes(values.scope ?? []);
+      if (scopes.length === 0) throw new Error(`keys scopes needs at least one --scope\n\n${USAGE}`);
+      if (!(await store.setApiKeyScopes(required(arg, "key id"), scopes))) throw new Error(`no active key ${JSON.stringify(arg)}`);
+      console.log(`${arg}\t${scopes.join(",")}`);
       return;
     }
     case "keys revoke":

@@ -26,6 +26,8 @@ export function cliUsage(): string {
                                                 --scope once per scope; without it: accounts:read
                                                 and accounts:write (accounts:* names both)
   keys list [--workspace <name>]                list API keys (ids and scopes, never the keys)
+  keys scopes <key_id> --scope S [--scope S]... replace a key's scopes (running servers follow
+                                                within API_KEY_CACHE_MS)
   keys revoke <key_id>                          revoke an API key
   secrets rotate                                re-seal every stored secret under the active key
 

@@ -122,6 +122,8 @@ export interface Store {
   listApiKeys(workspaceId?: string): Promise<ApiKeyRecord[]>;
   /** Returns false if no such key or already revoked. */
   revokeApiKey(id: string, at: Date): Promise<boolean>;
+  /** Replaces an active key's scopes. Returns false if no such key or revoked. */
+  setApiKeyScopes(id: string, scopes: readonly string[]): Promise<boolean>;
 
   // Authentication intents.
   /**

@@ -25,6 +25,8 @@ afterAll(() => {
 
 let key = "";
 let keyId = "";
+/** An accounts:read + events:read key made with --scope. */
+let reader = "";
 
 describe("postpress-accounts CLI", () => {
   it("workspaces list shows the workspace", async () => {
@@ -69,7 +71,7 @@ describe("postpress-accounts CLI", () => {
   it("keys create --scope: the key has those scopes alone (keys list shows them) and the server refuses it the others, naming the scope", async () => {
     const created = await runCli(["keys", "create", "--workspace", "acme", "--label", "reader", "--scope", "accounts:read", "--scope", "events:read"], env);
     expect(created.code, created.stderr).toBe(0);
-    const reader = created.stdout.trim();
+    reader = created.stdout.trim();
     expect(reader).toMatch(KEY_FORMAT);
     const all = await runCli(["keys", "create", "--workspace", "acme", "--label", "both", "--scope", "accounts:*"], env);
     expect(all.code, all.stderr).toBe(0);
@@ -82,6 +84,26 @@ describe("postpress-accounts CLI", () => {
       expect(denied.ok, wire).toBe(false);
       if (!denied.ok) expect([denied.error.errorInfo?.metadata.type, denied.error.errorInfo?.metadata.scope], wire).toEqual(["errors/scope_required", "accounts:write"]);
     }
+  });
+
+  it("keys scopes replaces a key's scopes: the running server follows within API_KEY_CACHE_MS", async () => {
+    const readerId = `key_${reader.split("_")[1]}`;
+    const r = await runCli(["keys", "scopes", readerId, "--scope", "accounts:*"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${readerId}\taccounts:read,accounts:write\n`);
+    const changedAt = Date.now();
+    const deleteWith = (wire: Wire) => callRpc(service!, wire, AccountService.method.deleteAccount, { accountId: "acc_01HXYZ0000000000000000000A" }, { apiKey: reader });
+    const refused = (res: Awaited<ReturnType<typeof deleteWith>>) => !res.ok && res.error.errorInfo?.metadata.type === "errors/scope_required";
+    while (Date.now() - changedAt < 3 * API_KEY_CACHE_MS && refused(await deleteWith("grpc"))) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(Date.now() - changedAt).toBeLessThan(API_KEY_CACHE_MS + 1_000);
+    for (const wire of WIRES) {
+      const now = await deleteWith(wire);
+      // Past the scope check: the account does not exist.
+      expect(!now.ok && now.error.errorInfo?.metadata.type, wire).toBe("errors/not_found");
+    }
+    const none = await runCli(["keys", "scopes", readerId], env);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^error: keys scopes needs at least one --scope/);
   });
 
   it("keys create with an unknown scope: exit 1, the scope named, the known ones listed, no key made", async () => {

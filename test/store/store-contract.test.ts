@@ -84,6 +84,18 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       expect(await store.getApiKey(keyA.id)).toEqual({ ...keyA, revokedAt: at });
       expect(await store.getApiKey(keyB.id)).toEqual(keyB);
     });
+
+    it("replaces an active key's scopes; not a revoked or unknown key's", async () => {
+      const ws = await newWorkspace();
+      const key = { id: newId("key"), workspaceId: ws, secretHash: Buffer.alloc(32, 1), label: "", scopes: ["accounts:read"], createdAt: new Date(), revokedAt: null };
+      await store.createApiKey(key);
+      expect(await store.setApiKeyScopes(key.id, ["accounts:read", "credentials:read"])).toBe(true);
+      expect((await store.getApiKey(key.id))?.scopes).toEqual(["accounts:read", "credentials:read"]);
+      expect(await store.setApiKeyScopes(newId("key"), ["accounts:read"])).toBe(false);
+      await store.revokeApiKey(key.id, new Date());
+      expect(await store.setApiKeyScopes(key.id, ["accounts:write"])).toBe(false);
+      expect((await store.getApiKey(key.id))?.scopes).toEqual(["accounts:read", "credentials:read"]);
+    });
   });
 
   describe("openIntent", () => {
