@@ -14,6 +14,7 @@ import { dropSchema, uniqueSchema, withPg } from "../support/pg.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { scriptedConnector, type ScriptedConnector } from "../support/test-connectors.ts";
 import { expectProblem, restChecked } from "../rest/support.ts";
+import { watchAccount, type StreamWire, type WatchEnd } from "../checkpoints/support/watch.ts";
 
 /**
  * Scoped API keys through every transport on both stores: a read-only key reads but cannot
@@ -55,7 +56,7 @@ async function writeV1Store(backend: "sqlite" | "postgres", where: { dataDir: st
   return { token, keyId };
 }
 
-function expectScopeRequired(r: RpcResult<unknown>, scope: string, wire: string): void {
+function expectScopeRequired(r: RpcResult<unknown> | WatchEnd, scope: string, wire: string): void {
   expect(r.ok, wire).toBe(false);
   if (r.ok) return;
   expect(r.error.code, wire).toBe(Code.PermissionDenied);
@@ -127,6 +128,11 @@ describe.each(["sqlite", "postgres"] as const)("scoped API keys on %s", (backend
       const mine = await callRpc(server, wire, m.listAccounts, {}, { apiKey: legacy.token });
       expect(mine.ok && mine.response.accounts.length).toBeGreaterThan(0);
     });
+  });
+
+  it.each(["grpc", "connect-binary", "grpc-web"] as StreamWire[])("WatchAccount (a stream) over %s: refused to a credentials:read key naming accounts:read", async (wire) => {
+    const { end } = await watchAccount(server, wire, credentialsKey, accountId).finished(10_000);
+    expectScopeRequired(end, "accounts:read", wire);
   });
 
   describe("over REST", () => {
