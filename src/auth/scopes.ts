@@ -42,7 +42,8 @@ export function methodPath(method: RpcRef): string {
 
 /** The scope `method` needs, or undefined when none is mapped (then no key may call it). */
 export function scopeFor(method: RpcRef): Scope | undefined {
-  return Object.hasOwn(METHOD_SCOPES, methodPath(method)) ? METHOD_SCOPES[methodPath(method)] : undefined;
+  const path = methodPath(method);
+  return Object.hasOwn(METHOD_SCOPES, path) ? METHOD_SCOPES[path] : undefined;
 }
 
 /** Throws errors/scope_required unless `granted` holds the scope `method` needs. */
