@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { DEFAULT_SCOPES, parseScopes } from "./auth/scopes.ts";
 import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { rotateSecrets } from "./crypto/rotate.ts";
@@ -28,7 +29,7 @@ if (values.version) {
   console.log(version());
   process.exit(0);
 }
-const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys revoke", "secrets rotate"];
+const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys scopes", "keys revoke", "secrets rotate"];
 const command = `${group ?? ""} ${action ?? ""}`;
 if (!COMMANDS.includes(command)) {
   console.error(group ? `error: unknown command ${JSON.stringify(command.trim())}\n\n${USAGE}` : USAGE);
@@ -67,7 +68,8 @@ async function run(): Promise<void> {
       for (const ws of await store.listWorkspaces()) console.log(`${ws.id}\t${ws.name}\t${ws.createdAt.toISOString()}`);
       return;
     case "keys create": {
-      const { token } = await createApiKey(store, required(values.workspace, "--workspace"), values.label ?? "");
+      const scopes = values.scope ? parseScopes(values.scope) : DEFAULT_SCOPES;
+      const { token } = await createApiKey(store, required(values.workspace, "--workspace"), values.label ?? "", scopes);
       console.log(token);
       return;
     }
@@ -76,8 +78,15 @@ async function run(): Promise<void> {
       if (values.workspace && !workspace) throw new Error(`no workspace named ${JSON.stringify(values.workspace)}`);
       const names = new Map((await store.listWorkspaces()).map((w) => [w.id, w.name]));
       for (const key of await store.listApiKeys(workspace?.id)) {
-        console.log([key.id, names.get(key.workspaceId), key.label, key.createdAt.toISOString(), key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : "active"].join("\t"));
+        console.log([key.id, names.get(key.workspaceId), key.label, key.scopes.join(","), key.createdAt.toISOString(), key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : "active"].join("\t"));
       }
+      return;
+    }
+    case "keys scopes": {
+      const scopes = parseScopes(values.scope ?? []);
+      if (scopes.length === 0) throw new Error(`keys scopes needs at least one --scope\n\n${USAGE}`);
+      if (!(await store.setApiKeyScopes(required(arg, "key id"), scopes))) throw new Error(`no active key ${JSON.stringify(arg)}`);
+      console.log(`${arg}\t${scopes.join(",")}`);
       return;
     }
     case "keys revoke":
@@ -101,6 +110,6 @@ function required(value: string | undefined, what: string): string {
 function parseCommandLine() {
   return parseArgs({
     allowPositionals: true,
-    options: { workspace: { type: "string" }, label: { type: "string" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+    options: { workspace: { type: "string" }, label: { type: "string" }, scope: { type: "string", multiple: true }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
   });
 }

@@ -1,3 +1,4 @@
+import { SCOPES } from "./auth/scopes.ts";
 import { gatewaySchema, schema } from "./config.ts";
 import { configurationHelp } from "./config/help.ts";
 
@@ -20,10 +21,21 @@ export function cliUsage(): string {
 
   workspaces create <name>                      create a workspace
   workspaces list                               list workspaces
-  keys create --workspace <name> [--label L]    create an API key; prints the key alone on stdout
-  keys list [--workspace <name>]                list API keys (ids, never the keys)
+  keys create --workspace <name> [--label L] [--scope S]...
+                                                create an API key; prints the key alone on stdout.
+                                                --scope once per scope; without it: accounts:read,
+                                                accounts:write (accounts:* names both), events:read
+                                                and webhooks:write, never credentials:read
+  keys list [--workspace <name>]                list API keys (ids and scopes, never the keys)
+  keys scopes <key_id> --scope S [--scope S]... replace a key's scopes (running servers follow
+                                                within API_KEY_CACHE_MS)
   keys revoke <key_id>                          revoke an API key
   secrets rotate                                re-seal every stored secret under the active key
+
+Scopes (what a key may call; any other call answers errors/scope_required):
+${Object.entries(SCOPES)
+  .map(([name, what]) => `  ${name.padEnd(18)}${what}`)
+  .join("\n")}
 
   -h, --help       this help
   -v, --version    the version

@@ -54,6 +54,7 @@ export const catalogue = {
   missing_api_key: entry("errors/missing_api_key", 401, Code.Unauthenticated, "No API key was sent: pass it in the x-api-key header or as authorization: Bearer <key>."),
   invalid_api_key: entry("errors/invalid_api_key", 401, Code.Unauthenticated, "The API key is not known to this service."),
   revoked_api_key: entry("errors/revoked_api_key", 401, Code.Unauthenticated, "The API key has been revoked."),
+  scope_required: entry("errors/scope_required", 403, Code.PermissionDenied, "The API key lacks the scope this call needs."),
   undecodable_request: entry("errors/undecodable_request", 400, Code.InvalidArgument, "The request body could not be decoded as this RPC's message (bad protobuf, bad JSON or wrong content type)."),
   message_too_large: entry("errors/message_too_large", 413, Code.ResourceExhausted, "The message exceeds the 4 MiB limit."),
   not_found: entry("errors/not_found", 404, Code.NotFound, "No such resource in this workspace."),

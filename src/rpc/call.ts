@@ -1,6 +1,7 @@
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { apiKeyFromHeaders, createAuthenticator, type Caller } from "../auth/authenticator.ts";
+import { requireScope } from "../auth/scopes.ts";
 import { AppError } from "../errors/app-error.ts";
 import { asAppError, toConnectError } from "../errors/to-wire.ts";
 import { newId } from "../ids.ts";
@@ -15,6 +16,8 @@ export type TransportName = "grpc" | "connect" | "grpc-web" | "rest";
 export interface Call {
   readonly requestId: string;
   readonly method: string;
+  /** The RPC itself (service and method): what the authenticate step checks the key's scopes against. */
+  readonly rpc: RpcRef;
   readonly transport: TransportName;
   readonly startedAt: number;
   readonly log: Logger;
@@ -44,6 +47,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface CallPipeline {
   begin(method: RpcRef, transport: TransportName, header: (name: string) => string | undefined): Call;
+  /** Checks the API key, then that its scopes allow the call's RPC (auth/scopes.ts). */
   authenticate(call: Call, header: (name: string) => string | undefined): Promise<void>;
   /** Logs the one line of the RPC and turns a failure into the wire error both transports send. */
   finish(call: Call, error?: unknown): ConnectError | undefined;
@@ -65,6 +69,7 @@ export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCach
       return {
         requestId,
         method: method.name,
+        rpc: method,
         transport,
         trace: startRpcTrace(method, transport, header),
         startedAt: performance.now(),
@@ -78,6 +83,7 @@ export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCach
     },
     async authenticate(call, header) {
       call.caller = await authenticate(apiKeyFromHeaders(header));
+      requireScope(call.rpc, call.caller.scopes);
     },
     finish(call, error) {
       call.ended = true;

@@ -11,7 +11,7 @@ interface ColumnTypes {
   bigint: string;
 }
 
-const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
+export const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
   // SQLite compares TEXT bytewise and keeps times as Unix milliseconds.
   sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER" },
   // "C" collation so ids (ULIDs) sort bytewise whatever the database's locale: listAccounts pages by id.
@@ -142,6 +142,16 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
       CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+    `,
+  },
+  {
+    // API key scopes, space-separated (auth/scopes.ts). A row written without them grants
+    // nothing; the keys that existed before keep what they could do (accounts read and write),
+    // plus the workspace's events and webhooks, which came with them: auth/scopes.ts DEFAULT_SCOPES.
+    version: 3,
+    sql: () => `
+      ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
+      UPDATE api_keys SET scopes = 'accounts:read accounts:write events:read webhooks:write';
     `,
   },
 ];

@@ -23,9 +23,15 @@ export function apiKeyToRow(key: ApiKeyRecord): Record<string, SqlParam> {
     workspace_id: key.workspaceId,
     secret_hash: key.secretHash,
     label: key.label,
+    scopes: scopesToText(key.scopes),
     created_at: key.createdAt,
     revoked_at: key.revokedAt,
   };
+}
+
+/** A key's scopes as one column: space-separated, as OAuth writes scope lists; no scope name holds a space. */
+export function scopesToText(scopes: readonly string[]): string {
+  return scopes.join(" ");
 }
 
 export function apiKeyFromRow(row: Row): ApiKeyRecord {
@@ -34,6 +40,7 @@ export function apiKeyFromRow(row: Row): ApiKeyRecord {
     workspaceId: text(row.workspace_id),
     secretHash: bytes(row.secret_hash),
     label: text(row.label),
+    scopes: text(row.scopes).split(" ").filter((scope) => scope !== ""),
     createdAt: date(row.created_at),
     revokedAt: dateOrNull(row.revoked_at),
   };

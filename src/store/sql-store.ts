@@ -6,6 +6,7 @@ import {
   accountToRow,
   apiKeyFromRow,
   apiKeyToRow,
+  scopesToText,
   intentFromRow,
   intentPatchToRow,
   intentToRow,
@@ -67,6 +68,11 @@ export function createSqlStore(db: SqlDriver): Store {
 
     async revokeApiKey(id, at) {
       const rows = await db.query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, at]);
+      return rows.length > 0;
+    },
+
+    async setApiKeyScopes(id, scopes) {
+      const rows = await db.query("UPDATE api_keys SET scopes = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, scopesToText(scopes)]);
       return rows.length > 0;
     },
 

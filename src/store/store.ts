@@ -22,6 +22,8 @@ export interface ApiKeyRecord {
   /** SHA-256 of the secret part of the key: the key itself is never stored. */
   secretHash: Buffer;
   label: string;
+  /** What the key may do (auth/scopes.ts); names this version does not know grant nothing. */
+  scopes: readonly string[];
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -129,6 +131,8 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   listApiKeys(workspaceId?: string): Promise<ApiKeyRecord[]>;
   /** Returns false if no such key or already revoked. */
   revokeApiKey(id: string, at: Date): Promise<boolean>;
+  /** Replaces an active key's scopes. Returns false if no such key or revoked. */
+  setApiKeyScopes(id: string, scopes: readonly string[]): Promise<boolean>;
 
   // Authentication intents.
   /**

@@ -25,6 +25,8 @@ afterAll(() => {
 
 let key = "";
 let keyId = "";
+/** An accounts:read + events:read key made with --scope. */
+let reader = "";
 
 describe("postpress-accounts CLI", () => {
   it("workspaces list shows the workspace", async () => {
@@ -45,13 +47,13 @@ describe("postpress-accounts CLI", () => {
     expect(r.stderr).not.toContain(key);
   });
 
-  it("keys list shows the key's id and label, never the key", async () => {
+  it("keys list shows the key's id, label and scopes (by default all but credentials:read), never the key", async () => {
     const r = await runCli(["keys", "list", "--workspace", "acme"], env);
     expect(r.code).toBe(0);
     const line = r.stdout.split("\n").find((l) => l.startsWith(keyId));
     expect(line).toBeDefined();
     expect(line).toContain("\tacme\t");
-    expect(line).toContain("\tci\t");
+    expect(line).toContain("\tci\taccounts:read,accounts:write,events:read,webhooks:write\t");
     expect(line).toMatch(/\tactive$/);
     expect(r.stdout).not.toContain(key.slice("ppa_".length + 26 + 1));
   });
@@ -64,6 +66,53 @@ describe("postpress-accounts CLI", () => {
       const r = await callRpc(service, wire, AccountService.method.listAccounts, {}, { apiKey: key });
       expect(r.ok, wire).toBe(true);
     }
+  });
+
+  it("keys create --scope: the key has those scopes alone (keys list shows them) and the server refuses it the others, naming the scope", async () => {
+    const created = await runCli(["keys", "create", "--workspace", "acme", "--label", "reader", "--scope", "accounts:read", "--scope", "events:read"], env);
+    expect(created.code, created.stderr).toBe(0);
+    reader = created.stdout.trim();
+    expect(reader).toMatch(KEY_FORMAT);
+    const all = await runCli(["keys", "create", "--workspace", "acme", "--label", "both", "--scope", "accounts:*"], env);
+    expect(all.code, all.stderr).toBe(0);
+    const listed = (await runCli(["keys", "list", "--workspace", "acme"], env)).stdout.split("\n");
+    expect(listed.find((l) => l.startsWith(`key_${reader.split("_")[1]}`))).toContain("\treader\taccounts:read,events:read\t");
+    expect(listed.find((l) => l.startsWith(`key_${all.stdout.trim().split("_")[1]}`))).toContain("\tboth\taccounts:read,accounts:write\t");
+    for (const wire of WIRES) {
+      expect((await callRpc(service!, wire, AccountService.method.listAccounts, {}, { apiKey: reader })).ok, wire).toBe(true);
+      const denied = await callRpc(service!, wire, AccountService.method.deleteAccount, { accountId: "acc_01HXYZ0000000000000000000A" }, { apiKey: reader });
+      expect(denied.ok, wire).toBe(false);
+      if (!denied.ok) expect([denied.error.errorInfo?.metadata.type, denied.error.errorInfo?.metadata.scope], wire).toEqual(["errors/scope_required", "accounts:write"]);
+    }
+  });
+
+  it("keys scopes replaces a key's scopes: the running server follows within API_KEY_CACHE_MS", async () => {
+    const readerId = `key_${reader.split("_")[1]}`;
+    const r = await runCli(["keys", "scopes", readerId, "--scope", "accounts:*"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${readerId}\taccounts:read,accounts:write\n`);
+    const changedAt = Date.now();
+    const deleteWith = (wire: Wire) => callRpc(service!, wire, AccountService.method.deleteAccount, { accountId: "acc_01HXYZ0000000000000000000A" }, { apiKey: reader });
+    const refused = (res: Awaited<ReturnType<typeof deleteWith>>) => !res.ok && res.error.errorInfo?.metadata.type === "errors/scope_required";
+    while (Date.now() - changedAt < 3 * API_KEY_CACHE_MS && refused(await deleteWith("grpc"))) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(Date.now() - changedAt).toBeLessThan(API_KEY_CACHE_MS + 1_000);
+    for (const wire of WIRES) {
+      const now = await deleteWith(wire);
+      // Past the scope check: the account does not exist.
+      expect(!now.ok && now.error.errorInfo?.metadata.type, wire).toBe("errors/not_found");
+    }
+    const none = await runCli(["keys", "scopes", readerId], env);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^error: keys scopes needs at least one --scope/);
+  });
+
+  it("keys create with an unknown scope: exit 1, the scope named, the known ones listed, no key made", async () => {
+    const before = (await runCli(["keys", "list"], env)).stdout;
+    const r = await runCli(["keys", "create", "--workspace", "acme", "--scope", "accounts:admin"], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^error: unknown scope "accounts:admin": known scopes are accounts:read, accounts:write, credentials:read/);
+    expect((await runCli(["keys", "list"], env)).stdout).toBe(before);
   });
 
   it("keys revoke makes it fail with errors/revoked_api_key on the running server within API_KEY_CACHE_MS", async () => {
@@ -98,6 +147,8 @@ describe("postpress-accounts CLI", () => {
       expect(r.code, flag).toBe(0);
       expect(r.stdout).toMatch(/^usage: npm run -s cli -- <command>/);
       expect(r.stdout).toContain("keys create --workspace <name>");
+      expect(r.stdout).toContain("[--scope S]");
+      expect(r.stdout).toMatch(/^ {2}credentials:read {2,}read an account's credentials/m);
       expect(r.stdout).toContain("SEALING_KEYS");
       expect(r.stderr).toBe("");
     }

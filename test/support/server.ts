@@ -47,6 +47,8 @@ export interface TestServerOptions {
   transport?: Partial<TransportSettings>;
   /** Serve GET /metrics on an admin port of its own. */
   metrics?: boolean;
+  /** Where the SQLite store lives (a directory the test prepared); a fresh temporary one otherwise. */
+  dataDir?: string;
   /** Further configuration, as environment variables (parsed by the service's own loadConfig). */
   env?: Record<string, string>;
 }
@@ -57,7 +59,7 @@ export function testSealer(): Sealer {
 
 /** The real server on ports 0 over a real store, with two workspaces and their keys. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), "ppa-test-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ppa-test-"));
   const store =
     options.backend === "postgres"
       ? await openPostgresStore({ connectionString: PG_URL, schema: options.pgSchema ?? `t_${randomBytes(6).toString("hex")}` })

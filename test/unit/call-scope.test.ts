@@ -14,7 +14,7 @@ describe("scopeOf", () => {
 
   function scoped() {
     const call = pipeline.begin(method, "grpc", () => undefined);
-    call.caller = { workspaceId: "ws_1", keyId: "key_1" };
+    call.caller = { workspaceId: "ws_1", keyId: "key_1", scopes: new Set() };
     const ctx = createHandlerContext({
       service: AccountService,
       method,

@@ -16,6 +16,7 @@ const NOT_FROM_A_GATEWAY: ReadonlySet<ErrorKind> = new Set([
   "missing_api_key",
   "invalid_api_key",
   "revoked_api_key",
+  "scope_required",
   "undecodable_request",
   "message_too_large",
   "request_canceled",
