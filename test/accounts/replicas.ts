@@ -46,6 +46,9 @@ export async function spawnReplica(options: ReplicaOptions): Promise<Replica> {
       ...storeEnv,
       SEALING_KEYS: options.sealingKeys,
       INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
+      // Bursts of calls at a replica queue for its 10 pooled connections; on a loaded machine
+      // the queue moves slowly, and the production 2 s would turn waiting into service_unavailable.
+      DATABASE_CONNECT_TIMEOUT_MS: "30000",
       CONNECTOR_STEP: JSON.stringify(options.step ?? {}),
       LOG_LEVEL: "warn",
     },

@@ -7,6 +7,7 @@
  *   DATA_DIR                  the sqlite store <DATA_DIR>/accounts.db
  *   SEALING_KEYS              keyring spec (<id>:<base64 32 bytes>[,...]); SEALING_ACTIVE_KEY optional
  *   INTENT_TTL_MS             default 60000
+ *   DATABASE_CONNECT_TIMEOUT_MS  the service's setting (default 2000): the wait for a pooled connection
  *   CONNECTOR_STEP            JSON Step (scripted-connector.ts) every connect follows, e.g. {"waitMs":100}
  *   GRPC_PORT, HTTP_PORT      default 0 (any free port)
  *   LOG_LEVEL                 default "warn"; logs go to stderr
@@ -33,9 +34,11 @@ function required(name: string): string {
   return value;
 }
 
+const config = loadConfig({ INTENT_TTL_MS: env.INTENT_TTL_MS || "60000", API_KEY_CACHE_MS: env.API_KEY_CACHE_MS, DATABASE_CONNECT_TIMEOUT_MS: env.DATABASE_CONNECT_TIMEOUT_MS });
+
 async function openStoreFromEnv(): Promise<Store> {
   if (env.DATABASE_URL) {
-    return openPostgresStore({ connectionString: env.DATABASE_URL, ...(env.PG_SCHEMA ? { schema: env.PG_SCHEMA } : {}) });
+    return openPostgresStore({ connectionString: env.DATABASE_URL, connectTimeoutMs: config.store.connectTimeoutMs, ...(env.PG_SCHEMA ? { schema: env.PG_SCHEMA } : {}) });
   }
   return openSqliteStore({ path: `${required("DATA_DIR")}/accounts.db` });
 }
@@ -44,7 +47,7 @@ const log = createLogger({ level: env.LOG_LEVEL || "warn", destination: pino.des
 const sealer = createSealer(parseKeyring(required("SEALING_KEYS"), env.SEALING_ACTIVE_KEY || undefined));
 const step = JSON.parse(env.CONNECTOR_STEP || "{}") as Step;
 const store = await openStoreFromEnv();
-const server = build(loadConfig({ INTENT_TTL_MS: env.INTENT_TTL_MS || "60000", API_KEY_CACHE_MS: env.API_KEY_CACHE_MS }), {
+const server = build(config, {
   store,
   sealer,
   connectors: [createScriptedConnector(step)],
