@@ -61,7 +61,8 @@ export async function spawnReplica(options: ReplicaOptions): Promise<Replica> {
   const ready = new Promise<{ grpcPort: number; httpPort: number; pid: number }>((resolveReady, reject) => {
     lines.once("line", (line) => resolveReady(JSON.parse(line) as { grpcPort: number; httpPort: number; pid: number }));
     void exited.then((how) => reject(new Error(`replica exited before listening (${JSON.stringify(how)}): ${stderr}`)));
-    setTimeout(() => reject(new Error(`replica did not start within 15 s: ${stderr}`)), 15_000).unref();
+    // A fresh Node process loading the whole service: seconds on a loaded machine, more with two starting at once.
+    setTimeout(() => reject(new Error(`replica did not start within 45 s: ${stderr}`)), 45_000).unref();
   });
   const ports = await ready.catch((e: unknown) => {
     child.kill("SIGKILL");
