@@ -32,6 +32,12 @@ export const schema = {
       parse: url(["postgres:", "postgresql:"]),
       secret: true,
     }),
+    connectTimeoutMs: setting({
+      env: "DATABASE_CONNECT_TIMEOUT_MS",
+      default: "2000",
+      doc: "PostgreSQL: longest wait for a connection, a new one or a free one of the pool (10) when all are busy; then service_unavailable",
+      ...POSITIVE_MS,
+    }),
   },
   production: setting({
     env: "NODE_ENV",

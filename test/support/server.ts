@@ -62,7 +62,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ppa-test-"));
   const store =
     options.backend === "postgres"
-      ? await openPostgresStore({ connectionString: PG_URL, schema: options.pgSchema ?? `t_${randomBytes(6).toString("hex")}` })
+      ? // Generous: bursts of calls queue for the pool, and a loaded machine moves the queue slowly.
+        await openPostgresStore({ connectionString: PG_URL, schema: options.pgSchema ?? `t_${randomBytes(6).toString("hex")}`, connectTimeoutMs: 30_000 })
       : await openSqliteStore({ path: join(dataDir, "accounts.db") });
   const sealer = options.sealer ?? testSealer();
   const { log, lines } = capturedLogger();

@@ -20,7 +20,7 @@ describe("the configuration schema", () => {
   it("defaults: every value typed and nested, the same for tests and production", () => {
     const config = loadConfig({});
     expect(config.listen).toEqual({ host: "127.0.0.1", grpcPort: 50051, httpPort: 8080 });
-    expect(config.store).toEqual({ dataDir: resolve("./data"), databaseUrl: undefined });
+    expect(config.store).toEqual({ dataDir: resolve("./data"), databaseUrl: undefined, connectTimeoutMs: 2000 });
     expect(config.production).toBe(false);
     expect(config.log).toEqual({ level: "info", format: "json" });
     expect(config.drainTimeoutMs).toBe(10_000);
