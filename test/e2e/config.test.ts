@@ -29,7 +29,7 @@ const refused: [string, Record<string, string>, RegExp][] = [
   ["HTTP_PORT", { HTTP_PORT: "70000" }, /HTTP_PORT must be a port number/],
   ["DRAIN_TIMEOUT_MS", { DRAIN_TIMEOUT_MS: "10s" }, /DRAIN_TIMEOUT_MS must be a positive whole number of milliseconds, got "10s"/],
   ["LOG_LEVEL", { LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/],
-  ["GATEWAY_URL_WHATSAPP", { GATEWAY_URL_WHATSAPP: "http://gw:7000" }, /GATEWAY_URL_WHATSAPP must be host:port \(plaintext HTTP\/2 gRPC, no scheme\), got "http:\/\/gw:7000"/],
+  ["GATEWAY_URL_WHATSAPP", { GATEWAY_URL_WHATSAPP: "http://gw:7000" }, /GATEWAY_URL_WHATSAPP must be host:port \(plaintext HTTP\/2 gRPC, no scheme\), comma-separated for several replicas, got "http:\/\/gw:7000"/],
   ["MAIL_CONNECT_TIMEOUT_MS", { MAIL_CONNECT_TIMEOUT_MS: "soon" }, /MAIL_CONNECT_TIMEOUT_MS must be a positive whole number of milliseconds, got "soon"/],
   ["MAIL_EXTRA_CA_FILE", { MAIL_EXTRA_CA_FILE: "no-such-ca.pem" }, /MAIL_EXTRA_CA_FILE must be a readable PEM file of CA certificates \(cannot read it: ENOENT\)/],
   ["MAIL_EXTRA_CA_FILE", { MAIL_EXTRA_CA_FILE: "package.json" }, /MAIL_EXTRA_CA_FILE must be a readable PEM file of CA certificates \(The extra mail CA file holds no PEM certificate\)/],
@@ -131,7 +131,11 @@ describe("the start-up line", () => {
     const service = await startServiceProcess({ dataDir: unusedDataDir(), env: { GATEWAY_URL_WHATSAPP: "127.0.0.1:50061", GOOGLE_CLIENT_ID: "gid", GOOGLE_CLIENT_SECRET: "gsecret-planted" } });
     try {
       const line = service.logs().find((l) => l.msg === "serving gRPC and Connect")!;
-      expect(line).toMatchObject({ connectors: ["mail", "googleOauth", "outlook"], gateways: { WHATSAPP: "127.0.0.1:50061" }, oauthRefresh: { google: true, microsoft: false }, store: "sqlite" });
+      expect(line).toMatchObject({ gateways: { WHATSAPP: "127.0.0.1:50061" }, oauthRefresh: { google: true, microsoft: false }, store: "sqlite" });
+      // Every variant has code behind it: the one-shot connectors, WhatsApp through its gateway, the rest in-process drivers.
+      expect([...(line.connectors as string[])].sort()).toEqual(
+        ["mail", "googleOauth", "outlook", "whatsapp", "telegram", "linkedinBasic", "linkedinCookie", "instagramBasic", "instagramCookie", "messengerBasic", "messengerSession", "twitter"].sort(),
+      );
       expect(service.stdout.join("\n")).not.toContain("gsecret-planted");
     } finally {
       service.child.kill("SIGTERM");
