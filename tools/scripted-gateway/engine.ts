@@ -342,7 +342,8 @@ export class Session {
         return { providerUserId: `tg:${digits(this.intentId, 9)}`, displayName: "Scripted Telegram" };
       default: {
         // Cookie variants: the person behind the token (never the token itself).
-        const token = this.keyword() + JSON.stringify(v.value);
+        // Timestamps (sync_limit dates) hold bigints, which JSON.stringify refuses.
+        const token = this.keyword() + JSON.stringify(v.value, (_key, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
         return { providerUserId: `${v.case}:${createHash("sha256").update(token).digest("hex").slice(0, 16)}`, displayName: "Scripted session" };
       }
     }
