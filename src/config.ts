@@ -16,8 +16,12 @@ export interface Config {
   intentTtlMs: number;
   /** Provider-session gateways (GATEWAY_URL_<PROVIDER>, host:port): a provider without one answers feature_not_implemented. */
   gateways: Partial<Record<GatewayProvider, string>>;
-  /** How often a watch (and a follower of an intent) re-reads the intent from the store. */
+  /** The safety net: how often a replica re-reads the open intents it tracks, whatever notifications said. */
   intentPollMs: number;
+  /** How often each replica sweeps abandoned intents (expired, nobody tracking them); 0: never. */
+  intentSweepMs: number;
+  /** Open intents (connections in progress) a workspace may have at once. */
+  maxPendingIntents: number;
   /** How long an API key read from the store is trusted: a revocation (CLI, another replica) takes effect here within it. 0: every call reads it. */
   apiKeyCacheMs: number;
   env: Record<string, string | undefined>;
@@ -37,7 +41,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     drainTimeoutMs: positiveInt(env, "DRAIN_TIMEOUT_MS", 10_000),
     intentTtlMs: positiveInt(env, "INTENT_TTL_MS", 120_000),
     gateways: gatewayEndpoints(env),
-    intentPollMs: positiveInt(env, "INTENT_POLL_MS", 300),
+    intentPollMs: positiveInt(env, "INTENT_POLL_MS", 15_000),
+    intentSweepMs: nonNegativeInt(env, "INTENT_SWEEP_MS", 30_000),
+    maxPendingIntents: positiveInt(env, "MAX_PENDING_INTENTS", 1_000),
     apiKeyCacheMs: nonNegativeInt(env, "API_KEY_CACHE_MS", DEFAULT_API_KEY_CACHE_MS),
     env,
   };

@@ -19,6 +19,8 @@ try {
     log,
     intentTtlMs: config.intentTtlMs,
     intentPollMs: config.intentPollMs,
+    intentSweepMs: config.intentSweepMs,
+    maxPendingIntents: config.maxPendingIntents,
     apiKeyCacheMs: config.apiKeyCacheMs,
   });
   const ports = await server.listen(config);

@@ -18,8 +18,12 @@ export interface ServerDeps {
   connectors: readonly AnyConnector[];
   log: Logger;
   intentTtlMs: number;
-  /** How often a pending intent is re-read from the store while someone waits on it (default 300 ms). */
+  /** The safety-net re-read of tracked intents (changes arrive by notification; default 15 s). */
   intentPollMs?: number;
+  /** How often this replica sweeps abandoned intents (default 30 s; 0: never). */
+  intentSweepMs?: number;
+  /** Open intents a workspace may have at once (default: no limit). */
+  maxPendingIntents?: number;
   /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
   apiKeyCacheMs?: number;
   now?: () => Date;
@@ -37,6 +41,10 @@ export interface Server {
   drain(graceMs: number): Promise<void>;
 }
 
+function isClosable(connector: AnyConnector): connector is AnyConnector & { close(): void } {
+  return "close" in connector && typeof connector.close === "function";
+}
+
 /** Both transports around one AccountService; listens only when asked (tests use port 0). */
 export function build(deps: ServerDeps): Server {
   const shutdown = new AbortController();
@@ -47,6 +55,8 @@ export function build(deps: ServerDeps): Server {
     intentTtlMs: deps.intentTtlMs,
     log: deps.log,
     ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
+    ...(deps.intentSweepMs !== undefined ? { intentSweepMs: deps.intentSweepMs } : {}),
+    ...(deps.maxPendingIntents ? { maxPendingIntents: deps.maxPendingIntents } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
@@ -76,6 +86,8 @@ export function build(deps: ServerDeps): Server {
       }, graceMs);
       await Promise.all([grpcDone, http.close(graceMs)]);
       clearTimeout(timer);
+      // Channels to provider gateways: nothing calls them any more.
+      for (const connector of deps.connectors) if (isClosable(connector)) connector.close();
     },
   };
 }

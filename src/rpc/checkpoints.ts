@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import {
   AccountEventKind,
@@ -18,8 +18,10 @@ import {
   type WatchAccountRequest,
   type WatchAccountResponse,
 } from "../../gen/postpress/accounts/v1/account_service_pb.js";
-import type { AccountsService, CallScope } from "../domain/accounts/accounts-service.ts";
-import type { ConnectOutcome, WatchEvent } from "../domain/accounts/checkpoints.ts";
+import type { AccountsService } from "../domain/accounts/accounts-service.ts";
+import type { CallScope } from "../domain/accounts/call-scope.ts";
+import type { WatchEvent } from "../domain/accounts/engine/core/watch-events.ts";
+import type { ConnectOutcome } from "../domain/accounts/outcomes.ts";
 import type { CheckpointInfo } from "../domain/connectors/interactive.ts";
 import { callOf } from "./call.ts";
 import { validateRequest } from "./validation.ts";
@@ -56,7 +58,7 @@ export function eventToProto(event: WatchEvent): AccountEvent {
     accountId: event.accountId,
     checkpoint: event.checkpoint ? checkpointToProto(event.checkpoint) : undefined,
     errorType: event.errorType ?? "",
-    eventTime: timestampFromDate(event.at),
+    eventTime: timestampFromMs(event.at),
   });
 }
 

@@ -83,12 +83,19 @@ export interface IntentRecord {
   state: Record<string, unknown> | null;
   /** The request's secrets, sealed, while a multi-step intent waits; null otherwise. */
   secrets: SealedBlob | null;
+  /** Grows with every write: the compare-and-set counter of updateOpenIntent. 0 when created. */
+  revision: number;
 }
+
+/** The fields of an open intent updateOpenIntent may change. */
+export type IntentPatch = Partial<Pick<IntentRecord, "status" | "state" | "secrets" | "expiresAt" | "errorKind" | "updatedAt" | "closedAt">>;
 
 export type OpenIntentResult =
   | { opened: IntentRecord }
   /** Another intent for the same identity is open and not expired. */
-  | { inProgress: IntentRecord };
+  | { inProgress: IntentRecord }
+  /** The workspace already has `limit` open intents (see openIntent's maxOpen). */
+  | { tooMany: { limit: number } };
 
 export type InsertAccountResult =
   | { inserted: AccountRecord }
@@ -126,15 +133,30 @@ export interface Store {
    * In one transaction: expire any open intent for the same (workspace, provider,
    * identityKey) whose expiresAt <= now (status EXPIRED), then insert `intent`. If a live
    * one remains, return it as inProgress (unless `restart`, which closes it as CANCELED first).
+   * With `maxOpen`, a workspace that already has that many open, unexpired intents gets tooMany.
    */
-  openIntent(intent: IntentRecord, now: Date, restart?: boolean): Promise<OpenIntentResult>;
+  openIntent(intent: IntentRecord, now: Date, restart?: boolean, maxOpen?: number): Promise<OpenIntentResult>;
   getIntent(workspaceId: string, id: string): Promise<IntentRecord | undefined>;
   /** Finds the intent whose pending account id this is (checkpoint flows address intents by account id). */
   getIntentByAccountId(workspaceId: string, accountId: string): Promise<IntentRecord | undefined>;
-  /** Compare-and-set on an open intent: applies `patch` only if the intent is still open. Returns the new record or undefined. */
-  updateOpenIntent(id: string, patch: Partial<Pick<IntentRecord, "status" | "state" | "secrets" | "expiresAt" | "errorKind" | "updatedAt" | "closedAt">>): Promise<IntentRecord | undefined>;
+  /** The intents of `ids` that exist (any workspace: ids come from this service's own records). */
+  getIntents(ids: readonly string[]): Promise<IntentRecord[]>;
+  /**
+   * Compare-and-set on an open intent: applies `patch` only if the intent is still open (and,
+   * with `expectedRevision`, still at that revision). Returns the new record or undefined.
+   * A patch that closes the intent (closedAt set) erases its sealed secrets too.
+   */
+  updateOpenIntent(id: string, patch: IntentPatch, expectedRevision?: number): Promise<IntentRecord | undefined>;
   /** Ends an open intent with a final status (FAILED, CANCELED, EXPIRED); no-op if already closed. */
   closeIntent(id: string, status: IntentStatus, at: Date, errorKind?: string): Promise<void>;
+  /**
+   * Closes up to `limit` open intents that expired at or before `expiredBefore` as EXPIRED
+   * (intent_expired), erasing their sealed request, and returns them as they were. Replicas
+   * sweeping together never take the same row (FOR UPDATE SKIP LOCKED on PostgreSQL).
+   */
+  sweepExpiredIntents(expiredBefore: Date, at: Date, limit: number): Promise<IntentRecord[]>;
+  /** Intent changes written by any replica (LISTEN/NOTIFY) or, on the embedded store, by this process. */
+  readonly changes: IntentChanges;
 
   // Accounts.
   /**
@@ -154,6 +176,17 @@ export interface Store {
   replaceSecret(ref: StaleSecret, next: SealedBlob): Promise<boolean>;
 
   close(): Promise<void>;
+}
+
+/** Each call gets an intent id that was written; `resync` after a gap in which changes may have been missed. */
+export interface IntentChanges {
+  subscribe(listener: IntentChangeListener): () => void;
+}
+
+export interface IntentChangeListener {
+  changed(intentId: string): void;
+  /** The feed was interrupted (a lost database connection): anything may have changed. */
+  resync(): void;
 }
 
 export interface StaleSecret {

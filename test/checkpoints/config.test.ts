@@ -30,7 +30,7 @@ describe("gateway configuration (GATEWAY_URL_<PROVIDER>)", () => {
   });
 
   it("INTENT_POLL_MS", () => {
-    expect(loadConfig({}).intentPollMs).toBe(300);
+    expect(loadConfig({}).intentPollMs).toBe(15_000);
     expect(loadConfig({ INTENT_POLL_MS: "100" }).intentPollMs).toBe(100);
   });
 });

@@ -121,7 +121,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const now = stale.expiresAt; // expiresAt <= now counts as expired
       const next = intent(ws, now, { identityKey: stale.identityKey });
       expect(await store.openIntent(next, now)).toEqual({ opened: next });
-      expect(await store.getIntent(ws, stale.id)).toEqual({ ...stale, status: "EXPIRED", closedAt: now, updatedAt: now });
+      expect(await store.getIntent(ws, stale.id)).toEqual({ ...stale, status: "EXPIRED", closedAt: now, updatedAt: now, revision: stale.revision + 1 });
     });
 
     it("with restart, cancels the live intent and opens the new one", async () => {
@@ -131,7 +131,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const now = minutesFrom(start, 1);
       const next = intent(ws, now, { identityKey: live.identityKey });
       expect(await store.openIntent(next, now, true)).toEqual({ opened: next });
-      expect(await store.getIntent(ws, live.id)).toEqual({ ...live, status: "CANCELED", closedAt: now, updatedAt: now, secrets: null });
+      expect(await store.getIntent(ws, live.id)).toEqual({ ...live, status: "CANCELED", closedAt: now, updatedAt: now, secrets: null, revision: live.revision + 1 });
     });
 
     it("opens exactly one of 50 concurrent intents for one identity", async () => {
@@ -142,7 +142,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const opened = results.flatMap((r) => ("opened" in r ? [r.opened] : []));
       expect(opened).toHaveLength(1);
       for (const r of results) {
-        expect("opened" in r ? r.opened.id : r.inProgress.id).toBe(opened[0]!.id);
+        expect("opened" in r ? r.opened.id : "inProgress" in r ? r.inProgress.id : undefined).toBe(opened[0]!.id);
       }
     });
   });
@@ -155,11 +155,11 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const later = minutesFrom(now, 1);
       const patch = { status: "CHECKPOINT" as const, state: { checkpoint: "OTP" }, secrets: sealed("k1"), expiresAt: minutesFrom(now, 20), updatedAt: later };
       const patched = await store.updateOpenIntent(open.id, patch);
-      expect(patched).toEqual({ ...open, ...patch });
+      expect(patched).toEqual({ ...open, ...patch, revision: open.revision + 1 });
       expect(await store.updateOpenIntent(open.id, {})).toEqual(patched);
 
       await store.closeIntent(open.id, "FAILED", later, "invalid_credentials");
-      const closed = { ...patched, status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials", secrets: null };
+      const closed = { ...patched, status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials", secrets: null, revision: patched!.revision + 1 };
       expect(await store.getIntent(ws, open.id)).toEqual(closed);
       expect(await store.updateOpenIntent(open.id, { state: { checkpoint: "late" } })).toBeUndefined();
 
@@ -187,7 +187,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const later = minutesFrom(now, 1);
       expect(await store.insertAccount(record, open.id, later)).toEqual({ inserted: record });
       expect(await store.getAccount(ws, record.id)).toEqual(record);
-      expect(await store.getIntent(ws, open.id)).toEqual({ ...open, status: "CONNECTED", closedAt: later, updatedAt: later, secrets: null });
+      expect(await store.getIntent(ws, open.id)).toEqual({ ...open, status: "CONNECTED", closedAt: later, updatedAt: later, secrets: null, revision: open.revision + 1 });
     });
 
     it("round-trips an identity without optional fields", async () => {

@@ -28,7 +28,8 @@ export type Input =
   /** The intent's expiry passed. `probed`: the provider side was asked how it stands first (or could not say). */
   | { type: "expiry"; probed: boolean };
 
-export type ProviderCall = "start" | "solve" | "resend" | "follow";
+/** Which provider-side call failed: "follow" and "probe" are background work no caller waits on. */
+export type ProviderCall = "start" | "solve" | "resend" | "follow" | "probe";
 
 /** Who logged in, and what to keep with the account. `session` and `updatedSecrets` are secrets: sealed, never stored in the intent. */
 export interface Login {

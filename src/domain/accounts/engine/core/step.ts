@@ -89,16 +89,23 @@ function callFailed(intent: Intent, call: ProviderCall, kind: ErrorKind, at: num
     // Ended meanwhile: by what this very call ran into (a follower heard of the same lost session), or by something else.
     if (intent.status === "FAILED" && intent.errorKind === kind) return still(intent, { type: "callError" });
     if (call === "start" && (intent.status === "FAILED" || intent.status === "CONNECTED")) return still(intent, { type: "callError" });
-    return still(intent, call === "follow" ? undefined : replyOf(intent, false));
+    return still(intent, background(call) ? undefined : replyOf(intent, false));
   }
   if (call === "start") {
     // A login that never got past its start is dead; one that may be running at the provider is canceled there.
     const failed = close(intent, "FAILED", kind, at, () => ({ type: "callError" }));
     return NOTHING_STARTED.has(kind) || intent.flow.flow === "one_shot" ? { ...failed, effects: [] } : failed;
   }
-  if (SESSION_GONE.has(kind)) return { ...closeQuietly(intent, "FAILED", kind, at), reply: call === "follow" ? undefined : { type: "callError" } };
+  if (SESSION_GONE.has(kind)) {
+    const failed = closeQuietly(intent, "FAILED", kind, at);
+    return background(call) ? failed : { ...failed, reply: { type: "callError" } };
+  }
   // A wrong code, a provider timeout, a gateway down for a moment: the intent waits on.
-  return still(intent, call === "follow" ? undefined : { type: "callError" });
+  return still(intent, background(call) ? undefined : { type: "callError" });
+}
+
+function background(call: ProviderCall): boolean {
+  return call === "follow" || call === "probe";
 }
 
 /** Ends an open intent; the provider side is told to drop the login (unless it ended it itself). */
