@@ -24,6 +24,7 @@ import type { WatchEvent } from "../domain/accounts/engine/core/watch-events.ts"
 import type { ConnectOutcome } from "../domain/accounts/outcomes.ts";
 import type { CheckpointInfo } from "../domain/connectors/interactive.ts";
 import { callOf } from "./call.ts";
+import { accountToProto } from "./converters.ts";
 import { validateRequest } from "./validation.ts";
 
 /** Upper bound on one WatchAccount stream, whatever deadline the caller gave (or none). */
@@ -34,11 +35,11 @@ export const OBJECT_ACCOUNT_CREATED = "AccountCreated";
 export const OBJECT_CHECKPOINT = "Checkpoint";
 export const OBJECT_CHECKPOINT_CANCELED = "CheckpointCanceled";
 
-/** ConnectAccount, SolveCheckpoint, ResendCheckpoint: the account created, or the checkpoint now waiting. */
-export function outcomeToProto(outcome: ConnectOutcome): { object: string; accountId: string; checkpoint?: Checkpoint } {
+/** ConnectAccount, SolveCheckpoint, ResendCheckpoint: the account created, or the checkpoint now waiting (and the original API's "object" beside it). */
+export function outcomeToProto(outcome: ConnectOutcome) {
   return outcome.kind === "created"
-    ? { object: OBJECT_ACCOUNT_CREATED, accountId: outcome.account.id }
-    : { object: OBJECT_CHECKPOINT, accountId: outcome.accountId, checkpoint: checkpointToProto(outcome.checkpoint) };
+    ? { object: OBJECT_ACCOUNT_CREATED, accountId: outcome.account.id, outcome: { case: "accountCreated" as const, value: { account: accountToProto(outcome.account) } } }
+    : { object: OBJECT_CHECKPOINT, accountId: outcome.accountId, outcome: { case: "checkpoint" as const, value: checkpointToProto(outcome.checkpoint) } };
 }
 
 export function checkpointToProto(checkpoint: CheckpointInfo): Checkpoint {

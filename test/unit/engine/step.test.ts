@@ -73,6 +73,7 @@ const transitions: Row[] = [
   { name: "a wrong code leaves the checkpoint open", intent: waiting, input: { type: "callFailed", call: "solve", errorKind: "invalid_checkpoint_code" }, next: "same", effects: [], reply: "callError" },
   { name: "a lost session on solve kills the intent", intent: waiting, input: { type: "callFailed", call: "solve", errorKind: "no_client_session" }, next: { status: "FAILED", errorKind: "no_client_session" }, effects: [], reply: "callError" },
   { name: "a lost session seen by the follower kills the intent", intent: waiting, input: { type: "callFailed", call: "follow", errorKind: "no_client_session" }, next: { status: "FAILED" }, effects: [] },
+  { name: "a probe at the expiry finds the session gone: FAILED, not EXPIRED", intent: due, input: { type: "callFailed", call: "probe", errorKind: "no_client_session" }, next: { status: "FAILED", errorKind: "no_client_session" }, effects: [] },
   { name: "a gateway down for a moment: the follower's intent waits on", intent: waiting, input: { type: "callFailed", call: "follow", errorKind: "no_channel" }, next: "same", effects: [] },
   // Ticks.
   { name: "expiry before the time changes nothing", intent: waiting, input: { type: "expiry", probed: false }, next: "same", effects: [] },
