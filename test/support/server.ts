@@ -40,6 +40,8 @@ export interface TestServerOptions {
   seed?: boolean;
   keys?: { apiKey: string; otherApiKey: string };
   intentPollMs?: number;
+  /** Open intents a workspace may have at once (default: no limit). */
+  maxPendingIntents?: number;
 }
 
 export function testSealer(): Sealer {
@@ -70,6 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log,
     intentTtlMs: options.intentTtlMs ?? 60_000,
     ...(options.intentPollMs ? { intentPollMs: options.intentPollMs } : {}),
+    ...(options.maxPendingIntents ? { maxPendingIntents: options.maxPendingIntents } : {}),
   });
   const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
   return {

@@ -168,10 +168,12 @@ export class IntentEngine {
 
   /** Best effort: tells the provider side to drop a login we no longer want. Never throws. */
   cancelRemote(record: IntentRecord, log: Logger): Promise<void> {
-    const connector = this.connectorOf(record);
-    if (!connector || !isInteractive(connector)) return Promise.resolve();
-    return connector
-      .cancel(providerKeyOf(record), backgroundCall(log))
+    return Promise.resolve()
+      .then(() => {
+        // A variant no longer configured here has nothing to cancel.
+        const connector = this.connectorOf(record);
+        return connector && isInteractive(connector) ? connector.cancel(providerKeyOf(record), backgroundCall(log)) : undefined;
+      })
       .then(() => undefined)
       .catch((err: unknown) => log.debug({ intentId: record.id, errorType: err instanceof AppError ? err.entry.type : undefined }, "provider cancel failed (best effort)"));
   }

@@ -2,7 +2,6 @@ import { setInterval as every } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Store } from "../../../../store/store.ts";
 import type { IntentEngine } from "./engine.ts";
-import { intentOf } from "./records.ts";
 
 export interface SweeperOptions {
   store: Store;
@@ -43,9 +42,8 @@ export async function sweepOnce(options: Omit<SweeperOptions, "everyMs">): Promi
     const now = options.now();
     const swept = await options.store.sweepExpiredIntents(new Date(now.getTime() - options.graceMs), now, SWEEP_BATCH);
     total += swept.length;
-    for (const record of swept) {
-      if (intentOf(record).flow.flow === "interactive") void options.engine.cancelRemote(record, options.log);
-    }
+    // The provider side drops the logins (best effort: cancelRemote never throws, a one-shot intent has nothing there).
+    for (const record of swept) void options.engine.cancelRemote(record, options.log);
     if (swept.length > 0) options.log.info({ count: swept.length }, "swept expired intents");
     if (swept.length < SWEEP_BATCH) return total;
   }
