@@ -1,6 +1,6 @@
 /**
  * One service process of the watcher bench: src/server.ts build() on a real store with the
- * idle QR connector, no pending-intent cap. Prints {"grpcPort","pid","apiKey"} once listening.
+ * idle QR connector, no pending-intent cap (maxPendingIntents unset). Prints {"grpcPort","pid","apiKey"} once listening.
  *
  *   --store sqlite|postgres   (postgres: --database-url and --schema; the same schema for every replica)
  *   --api-key KEY             a replica after the first: the key the first one created
@@ -43,7 +43,6 @@ const server = build({
   log: pino({ level: "warn" }, pino.destination(2)),
   intentTtlMs: 3_600_000,
   apiKeyCacheMs: 5_000,
-  maxPendingIntents: 1_000_000,
 });
 const { grpcPort } = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
 process.stdout.write(`${JSON.stringify({ grpcPort, pid: process.pid, apiKey })}\n`);

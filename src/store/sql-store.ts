@@ -90,7 +90,9 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
         if (maxOpen !== undefined) {
           // No lock: opens in the same instant on PostgreSQL may pass the cap by as many as run at once
           // (a lock per workspace would serialize every connect of a busy workspace). SQLite has one writer: exact.
-          const [row] = await tx.query("SELECT COUNT(*) AS n FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $2", [intent.workspaceId, now]);
+          // Counted up to the cap only: the cost of an open stays bounded however many are pending.
+          const pending = "SELECT 1 FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $2 LIMIT $3";
+          const [row] = await tx.query(`SELECT COUNT(*) AS n FROM (${pending}) AS pending`, [intent.workspaceId, now, maxOpen]);
           if (Number(row?.n ?? 0) >= maxOpen) return { tooMany: { limit: maxOpen } };
         }
         const outcome = await insertOrFind(
