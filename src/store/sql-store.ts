@@ -52,10 +52,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       return first(await db.query("SELECT * FROM workspaces WHERE name = $1", [name]), workspaceFromRow);
     },
 
-    async getWorkspace(id) {
-      return first(await db.query("SELECT * FROM workspaces WHERE id = $1", [id]), workspaceFromRow);
-    },
-
     async listWorkspaces() {
       return (await db.query("SELECT * FROM workspaces ORDER BY id")).map(workspaceFromRow);
     },
@@ -138,10 +134,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
             expectedRevision === undefined ? [id, ...params] : [id, ...params, expectedRevision],
           ));
       return first(rows, intentFromRow);
-    },
-
-    async closeIntent(id, status, at, errorKind) {
-      announceRows(await db.query(`UPDATE intents SET ${closing(2, 3)}, error_kind = $4 WHERE id = $1 AND closed_at IS NULL RETURNING id`, [id, status, at, errorKind ?? null]));
     },
 
     async sweepExpiredIntents(expiredBefore, at, limit) {

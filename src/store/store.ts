@@ -120,7 +120,6 @@ export interface Store {
   // Workspaces and API keys.
   createWorkspace(ws: Workspace): Promise<void>;
   findWorkspaceByName(name: string): Promise<Workspace | undefined>;
-  getWorkspace(id: string): Promise<Workspace | undefined>;
   listWorkspaces(): Promise<Workspace[]>;
   createApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
@@ -147,8 +146,6 @@ export interface Store {
    * A patch that closes the intent (closedAt set) erases its sealed secrets too.
    */
   updateOpenIntent(id: string, patch: IntentPatch, expectedRevision?: number): Promise<IntentRecord | undefined>;
-  /** Ends an open intent with a final status (FAILED, CANCELED, EXPIRED); no-op if already closed. */
-  closeIntent(id: string, status: IntentStatus, at: Date, errorKind?: string): Promise<void>;
   /**
    * Closes up to `limit` open intents that expired at or before `expiredBefore` as EXPIRED
    * (intent_expired), erasing their sealed request, and returns them as they were. Replicas

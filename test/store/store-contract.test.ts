@@ -44,13 +44,13 @@ describe.each(backends)("Store contract: $kind", (backend) => {
   });
 
   describe("workspaces", () => {
-    it("creates, gets, finds by name and lists", async () => {
+    it("creates, finds by name and lists", async () => {
       const ws = workspace();
       await store.createWorkspace(ws);
-      expect(await store.getWorkspace(ws.id)).toEqual(ws);
+      expect((await store.listWorkspaces()).find((w) => w.id === ws.id)).toEqual(ws);
       expect(await store.findWorkspaceByName(ws.name)).toEqual(ws);
       expect(await store.listWorkspaces()).toContainEqual(ws);
-      expect(await store.getWorkspace(newId("ws"))).toBeUndefined();
+      expect((await store.listWorkspaces()).find((w) => w.id === "ws_missing")).toBeUndefined();
       expect(await store.findWorkspaceByName("no such workspace")).toBeUndefined();
     });
 
@@ -59,7 +59,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       await store.createWorkspace(ws);
       const twin = { ...workspace(), name: ws.name };
       await expect(store.createWorkspace(twin)).rejects.toMatchObject({ kind: "already_exists" });
-      expect(await store.getWorkspace(twin.id)).toBeUndefined();
+      expect((await store.listWorkspaces()).find((w) => w.id === twin.id)).toBeUndefined();
     });
   });
 
@@ -158,13 +158,14 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       expect(patched).toEqual({ ...open, ...patch, revision: open.revision + 1 });
       expect(await store.updateOpenIntent(open.id, {})).toEqual(patched);
 
-      await store.closeIntent(open.id, "FAILED", later, "invalid_credentials");
+      await store.updateOpenIntent(open.id, { status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials" });
       const closed = { ...patched, status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials", secrets: null, revision: patched!.revision + 1 };
       expect(await store.getIntent(ws, open.id)).toEqual(closed);
       expect(await store.updateOpenIntent(open.id, { state: { checkpoint: "late" } })).toBeUndefined();
 
       // Closing again is a no-op.
-      await store.closeIntent(open.id, "CANCELED", minutesFrom(now, 5));
+      const at = minutesFrom(now, 5);
+      expect(await store.updateOpenIntent(open.id, { status: "CANCELED", closedAt: at, updatedAt: at })).toBeUndefined();
       expect(await store.getIntent(ws, open.id)).toEqual(closed);
     });
 
@@ -172,7 +173,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const ws = await newWorkspace();
       const now = new Date();
       const first = await openedIntent(ws, now);
-      await store.closeIntent(first.id, "FAILED", now, "provider_error");
+      await store.updateOpenIntent(first.id, { status: "FAILED", closedAt: now, updatedAt: now, errorKind: "provider_error" });
       const second = await openedIntent(ws, now, { accountId: first.accountId, identityKey: first.identityKey });
       expect(await store.getIntentByAccountId(ws, first.accountId)).toEqual(second);
     });
@@ -355,7 +356,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const ws = await newWorkspace();
       const again = await location.open();
       try {
-        expect(await again.getWorkspace(ws)).toMatchObject({ id: ws });
+        expect((await again.listWorkspaces()).find((w) => w.id === ws)).toMatchObject({ id: ws });
       } finally {
         await again.close();
       }

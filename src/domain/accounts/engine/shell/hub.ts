@@ -19,8 +19,6 @@ export class TrackedIntent {
   holds = 0;
   following = false;
   expiry: NodeJS.Timeout | undefined;
-  reading = false;
-  readAgain = false;
 
   constructor(record: IntentRecord) {
     this.latest = record;
@@ -50,6 +48,9 @@ export class IntentHub implements IntentChangeListener {
   private unsubscribe: (() => void) | undefined;
   private poller: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Intents to re-read: notifications in one turn of the event loop become one batched read (a burst never floods the pool). */
+  private readonly dirty = new Set<string>();
+  private flushing = false;
 
   constructor(deps: HubDeps) {
     this.deps = deps;
@@ -135,22 +136,24 @@ export class IntentHub implements IntentChangeListener {
   }
 
   private refresh(entry: TrackedIntent): void {
-    if (entry.reading) {
-      entry.readAgain = true;
-      return;
+    this.dirty.add(entry.latest.id);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    while (this.dirty.size > 0) {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      try {
+        for (const record of await this.deps.store.getIntents(ids)) this.offer(record);
+      } catch (err) {
+        // The safety-net poll reads them again.
+        this.deps.log.warn({ err, count: ids.length }, "could not refresh intents");
+      }
     }
-    entry.reading = true;
-    void (async () => {
-      do {
-        entry.readAgain = false;
-        const record = await this.deps.store.getIntent(entry.latest.workspaceId, entry.latest.id).catch((err: unknown) => {
-          this.deps.log.warn({ err, intentId: entry.latest.id }, "could not refresh the intent");
-          return undefined;
-        });
-        if (record) this.offer(record);
-      } while (entry.readAgain && !entry.finished);
-      entry.reading = false;
-    })();
+    this.flushing = false;
   }
 
   private async pollAll(): Promise<void> {
