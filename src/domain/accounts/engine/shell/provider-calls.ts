@@ -1,10 +1,10 @@
-import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ConnectAccountRequest } from "../../../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { AppError } from "../../../../errors/app-error.ts";
 import type { IntentRecord } from "../../../../store/store.ts";
 import { innerDeadline } from "../../../deadline.ts";
+import { untilAborted } from "../../../until-aborted.ts";
 import type { Connector, Variant } from "../../../connectors/connector.ts";
 import type { AuthState, InteractiveCall, InteractiveConnector } from "../../../connectors/interactive.ts";
 import { isInteractive, type ConnectorRegistry } from "../../../connectors/registry.ts";
@@ -78,25 +78,18 @@ export class ProviderCalls {
         return call.log;
       },
     };
-    const settled = new AbortController();
-    const aborted = once(call.signal, "abort", { signal: settled.signal }).then(() => Promise.reject(call.signal.reason as Error));
-    aborted.catch(() => {});
-    try {
-      const result = await Promise.race([connector.connect(input), aborted]);
-      call.signal.throwIfAborted();
-      return {
-        type: "connected",
-        version: 0,
-        login: {
-          identity: result.identity,
-          ...(result.details ? { details: result.details } : {}),
-          ...(result.updatedSecrets ? { updatedSecrets: result.updatedSecrets } : {}),
-          ...(result.accessTokenExpiresAt ? { accessTokenExpiresAt: result.accessTokenExpiresAt.getTime() } : {}),
-        },
-      };
-    } finally {
-      settled.abort();
-    }
+    const result = await untilAborted(connector.connect(input), call.signal);
+    call.signal.throwIfAborted();
+    return {
+      type: "connected",
+      version: 0,
+      login: {
+        identity: result.identity,
+        ...(result.details ? { details: result.details } : {}),
+        ...(result.updatedSecrets ? { updatedSecrets: result.updatedSecrets } : {}),
+        ...(result.accessTokenExpiresAt ? { accessTokenExpiresAt: result.accessTokenExpiresAt.getTime() } : {}),
+      },
+    };
   }
 }
 
