@@ -112,14 +112,30 @@ function watch(client: grpc.Client, accountId: string, apiKey: string): Watch {
   const call = client.makeServerStreamRequest(`${SERVICE}/WatchAccount`, codec(WatchAccountRequestSchema).serialize, watchCodec.deserialize, create(WatchAccountRequestSchema, { accountId }), metadata(apiKey));
   const waiters: { kind: AccountEventKind; resolve: (at: number) => void }[] = [];
   let resolveFirst: () => void;
-  const first = new Promise<void>((r) => (resolveFirst = r));
+  let rejectFirst: (err: Error) => void;
+  const first = new Promise<void>((resolve, reject) => {
+    resolveFirst = resolve;
+    rejectFirst = reject;
+  });
   call.on("data", (m: WatchAccountResponse) => {
     const at = performance.now();
     resolveFirst();
     for (const w of waiters.splice(0)) if (m.event?.kind === w.kind) w.resolve(at);
   });
-  call.on("error", () => {});
+  // A watch that fails before its first event fails the run (a cancel at the end is expected).
+  call.on("error", (err: Error) => rejectFirst(err));
   return { call, first, next: (kind) => new Promise((resolve) => waiters.push({ kind, resolve })) };
+}
+
+/** Opened a batch at a time, each batch waiting for its first events, as clients arriving over a few seconds would. */
+async function openWatches(clients: grpc.Client[], ids: string[], apiKey: string): Promise<Watch[]> {
+  const watches: Watch[] = [];
+  for (let i = 0; i < ids.length; i += 200) {
+    const batch = ids.slice(i, i + 200).map((id, j) => watch(clients[(i + j) % clients.length]!, id, apiKey));
+    await Promise.all(batch.map((w) => w.first));
+    watches.push(...batch);
+  }
+  return watches;
 }
 
 function cpuTicks(pid: number): number {
@@ -161,8 +177,7 @@ async function idleScenario(): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const ids = await connectMany(clients, INTENTS, server.apiKey);
   const connectS = (performance.now() - t0) / 1000;
-  const watches = ids.map((id, i) => watch(clients[i % clients.length]!, id, server.apiKey));
-  await Promise.all(watches.map((w) => w.first));
+  const watches = await openWatches(clients, ids, server.apiKey);
   const openS = (performance.now() - t0) / 1000 - connectS;
   await sleep(SETTLE_SECONDS * 1000);
   const before = cpuTicks(server.pid);
@@ -188,8 +203,7 @@ async function replicaScenario(): Promise<Record<string, unknown>> {
   const b = await startReplica([...pgArgs, "--api-key", a.apiKey]);
   const [onA, onB] = [channels(a.grpcPort).slice(0, 4), channels(b.grpcPort).slice(0, 4)];
   const ids = await connectMany(onA, REPLICA_SAMPLES, a.apiKey);
-  const watches = ids.map((id, i) => watch(onB[i % onB.length]!, id, a.apiKey));
-  await Promise.all(watches.map((w) => w.first));
+  const watches = await openWatches(onB, ids, a.apiKey);
   const latencies: number[] = [];
   for (const [i, id] of ids.entries()) {
     const arrived = watches[i]!.next(AccountEventKind.CANCELED);
