@@ -3,14 +3,15 @@
  * RPC to the domain, the domain to a connector or gateway, a connector to its HTTP request)
  * gives the next one its own deadline minus a margin, so the error it raises (our
  * request_timeout, with its ErrorInfo) still reaches the caller before the caller's deadline,
- * instead of a bare DEADLINE_EXCEEDED. The margin is a tenth of the time left, at most
- * MAX_MARGIN_MS: long calls keep almost all of their budget, short ones stay proportionate.
+ * instead of a bare DEADLINE_EXCEEDED. The margin is a third of the time left, at most
+ * MAX_MARGIN_MS: long calls keep almost all of their budget, short ones keep enough after the
+ * abort to close the intent and answer.
  */
 export const MAX_MARGIN_MS = 100;
 
 /** How long before `deadline` the next layer must be done, given `remainingMs` left now. */
 export function marginMs(remainingMs: number): number {
-  return Math.min(MAX_MARGIN_MS, Math.max(0, remainingMs) / 10);
+  return Math.min(MAX_MARGIN_MS, Math.max(0, remainingMs) / 3);
 }
 
 /** The deadline to give the next layer. */

@@ -151,7 +151,8 @@ export class IntentEngine {
     const account = connectedAccount(record, request, { ...login, accessTokenExpiresAt: login.accessTokenExpiresAt === undefined ? undefined : new Date(login.accessTokenExpiresAt) }, sealer, at);
     const inserted = await store.insertAccount(account, record.id, at);
     if ("inserted" in inserted) {
-      ctx.log.info({ intentId: record.id, accountId: record.accountId }, "account connected");
+      // A one-shot connect says it in its rpc line; an interactive one ends here, maybe long after any call.
+      if (intentOf(record).flow.flow === "interactive") ctx.log.info({ intentId: record.id, accountId: record.accountId }, "account connected");
       // What the store's transaction did to the intent.
       const connected: IntentRecord = { ...record, status: "CONNECTED", closedAt: at, updatedAt: at, secrets: null, revision: record.revision + 1 };
       return { record: connected, account: inserted.inserted };
