@@ -1,33 +1,49 @@
 import { parseArgs } from "node:util";
+import { DEFAULT_SCOPES, parseScopes } from "./auth/scopes.ts";
 import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
-import { loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { rotateSecrets } from "./crypto/rotate.ts";
 import { createLogger } from "./logging.ts";
 import { openRuntime } from "./runtime.ts";
+import { cliUsage } from "./usage.ts";
+import { version } from "./version.ts";
 
-const USAGE = `usage: postpress-accounts <command>
+const USAGE = cliUsage();
 
-  workspaces create <name>                      create a workspace
-  workspaces list                               list workspaces
-  keys create --workspace <name> [--label L]    create an API key; prints the key alone on stdout
-  keys list [--workspace <name>]                list API keys (ids, never the keys)
-  keys revoke <key_id>                          revoke an API key
-  secrets rotate                                re-seal every stored secret under the active key
-
-Uses the server's configuration: DATA_DIR or DATABASE_URL, SEALING_KEYS / SEALING_ACTIVE_KEY.`;
-
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { workspace: { type: "string" }, label: { type: "string" }, help: { type: "boolean", short: "h" } },
-});
+// Mistakes in how the CLI is called are one line and exit 2, never a stack trace.
+let parsed: ReturnType<typeof parseCommandLine>;
+try {
+  parsed = parseCommandLine();
+} catch (e) {
+  console.error(`error: ${(e as Error).message}\nTry --help.`);
+  process.exit(2);
+}
+const { positionals, values } = parsed;
 const [group, action, arg] = positionals;
 
-if (values.help || !group) {
+if (values.help) {
   console.log(USAGE);
-  process.exit(group ? 0 : 2);
+  process.exit(0);
+}
+if (values.version) {
+  console.log(version());
+  process.exit(0);
+}
+const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys scopes", "keys revoke", "secrets rotate"];
+const command = `${group ?? ""} ${action ?? ""}`;
+if (!COMMANDS.includes(command)) {
+  console.error(group ? `error: unknown command ${JSON.stringify(command.trim())}\n\n${USAGE}` : USAGE);
+  process.exit(2);
 }
 
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(`error: ${e.message}`);
+  process.exit(1);
+}
 // Diagnostics go to stderr so stdout stays machine-readable (keys create prints only the key).
 const log = createLogger({ level: "warn", destination: process.stderr });
 const { store, sealer } = await openRuntime(config, log);
@@ -42,7 +58,7 @@ try {
 }
 
 async function run(): Promise<void> {
-  switch (`${group} ${action ?? ""}`) {
+  switch (command) {
     case "workspaces create": {
       const ws = await createWorkspace(store, required(arg, "workspace name"));
       console.log(`${ws.id}\t${ws.name}`);
@@ -52,7 +68,8 @@ async function run(): Promise<void> {
       for (const ws of await store.listWorkspaces()) console.log(`${ws.id}\t${ws.name}\t${ws.createdAt.toISOString()}`);
       return;
     case "keys create": {
-      const { token } = await createApiKey(store, required(values.workspace, "--workspace"), values.label ?? "");
+      const scopes = values.scope ? parseScopes(values.scope) : DEFAULT_SCOPES;
+      const { token } = await createApiKey(store, required(values.workspace, "--workspace"), values.label ?? "", scopes);
       console.log(token);
       return;
     }
@@ -61,8 +78,15 @@ async function run(): Promise<void> {
       if (values.workspace && !workspace) throw new Error(`no workspace named ${JSON.stringify(values.workspace)}`);
       const names = new Map((await store.listWorkspaces()).map((w) => [w.id, w.name]));
       for (const key of await store.listApiKeys(workspace?.id)) {
-        console.log([key.id, names.get(key.workspaceId), key.label, key.createdAt.toISOString(), key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : "active"].join("\t"));
+        console.log([key.id, names.get(key.workspaceId), key.label, key.scopes.join(","), key.createdAt.toISOString(), key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : "active"].join("\t"));
       }
+      return;
+    }
+    case "keys scopes": {
+      const scopes = parseScopes(values.scope ?? []);
+      if (scopes.length === 0) throw new Error(`keys scopes needs at least one --scope\n\n${USAGE}`);
+      if (!(await store.setApiKeyScopes(required(arg, "key id"), scopes))) throw new Error(`no active key ${JSON.stringify(arg)}`);
+      console.log(`${arg}\t${scopes.join(",")}`);
       return;
     }
     case "keys revoke":
@@ -75,13 +99,17 @@ async function run(): Promise<void> {
       if (result.failed > 0) process.exitCode = 1;
       return;
     }
-    default:
-      console.error(USAGE);
-      process.exitCode = 2;
   }
 }
 
 function required(value: string | undefined, what: string): string {
   if (!value) throw new Error(`missing ${what}\n\n${USAGE}`);
   return value;
+}
+
+function parseCommandLine() {
+  return parseArgs({
+    allowPositionals: true,
+    options: { workspace: { type: "string" }, label: { type: "string" }, scope: { type: "string", multiple: true }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+  });
 }

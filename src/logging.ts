@@ -14,15 +14,24 @@ const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
   return [leaf.replace(/^\./, ""), `*${leaf}`, `*.*${leaf}`];
 });
 
-export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
-  return pino(
-    {
-      level: options.level ?? "info",
-      base: { service: "postpress-accounts" },
-      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    },
-    options.destination,
-  );
+export interface LoggerOptions {
+  level?: string;
+  /** json (default): one JSON object a line. pretty: coloured, human-readable lines (pino-pretty, a dev dependency). */
+  format?: "json" | "pretty";
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const settings = {
+    level: options.level ?? "info",
+    base: { service: "postpress-accounts" },
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+  };
+  if (options.format === "pretty") {
+    // A worker thread formats the lines; the redaction above still runs first, in this thread.
+    return pino({ ...settings, transport: { target: "pino-pretty", options: { destination: 1, ignore: "service" } } });
+  }
+  return pino(settings, options.destination);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Store } from "./store/store.ts";
 
 /** What both the server and the CLI open from the configuration: the store and the sealer. */
 export async function openRuntime(config: Config, log: Logger): Promise<{ store: Store; sealer: Sealer }> {
-  const keyring = loadKeyring({ env: config.env, dataDir: config.dataDir, production: config.production, log: (msg) => log.info(msg) });
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const keyring = loadKeyring({ ...config.sealing, dataDir: config.store.dataDir, log: (msg) => log.info(msg) });
+  const store = await openStore(config.store);
   return { store, sealer: createSealer(keyring) };
 }

@@ -1,30 +1,44 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
-import { bootstrapEmbedded } from "./bootstrap.ts";
+import packageJson from "../package.json" with { type: "json" };
+import { bootstrapFirstStart } from "./bootstrap.ts";
 import { loadConfig } from "./config.ts";
+import { tracingExport } from "./config/tracing.ts";
+import { configOrExit } from "./config/or-exit.ts";
 import { productionConnectors } from "./connectors.ts";
 import { createLogger } from "./logging.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import { openRuntime } from "./runtime.ts";
 import { build } from "./server.ts";
 
-const config = loadConfig();
-const log = createLogger({ level: config.logLevel });
+const config = configOrExit(() => loadConfig());
+const log = createLogger({ level: config.log.level, format: config.log.format });
 
 try {
+  // Before anything else, so the first calls are traced too; the SDK is loaded only when on.
+  let tracing: Tracing | undefined;
+  const tracingOn = tracingExport(config.tracing);
+  if (tracingOn) {
+    const { startTracing } = await import("./observability/tracing.ts");
+    tracing = await startTracing({ ...tracingOn, serviceVersion: packageJson.version }, log);
+  }
   const { store, sealer } = await openRuntime(config, log);
-  await bootstrapEmbedded(store, config.dataDir, log);
-  const server = build({
-    store,
-    sealer,
-    connectors: productionConnectors(config),
-    log,
-    intentTtlMs: config.intentTtlMs,
-    intentPollMs: config.intentPollMs,
-    intentSweepMs: config.intentSweepMs,
-    maxPendingIntents: config.maxPendingIntents,
-    apiKeyCacheMs: config.apiKeyCacheMs,
-  });
-  const ports = await server.listen(config);
-  log.info({ host: config.host, ...ports, store: store.kind }, "serving gRPC and Connect");
+  await bootstrapFirstStart(store, { dataDir: config.store.dataDir, production: config.production }, log);
+  const connectors = productionConnectors(config, log);
+  const server = build(config, { store, sealer, connectors, log });
+  const ports = await server.listen(config.listen);
+  log.info(
+    {
+      pid: process.pid,
+      host: config.listen.host,
+      ...ports,
+      store: store.kind,
+      // What this replica can connect; a variant missing here answers errors/feature_not_implemented.
+      connectors: connectors.flatMap((c) => c.variants),
+      gateways: config.gateways,
+      oauthRefresh: { google: config.oauth.google.clientId !== undefined, microsoft: config.oauth.microsoft.clientId !== undefined },
+    },
+    "serving gRPC and Connect",
+  );
 
   let draining = false;
   const drain = (signal: string) => {
@@ -34,6 +48,7 @@ try {
     server
       .drain(config.drainTimeoutMs)
       .then(() => store.close())
+      .then(() => tracing?.shutdown())
       .then(() => {
         log.info("stopped");
         process.exit(0);

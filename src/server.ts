@@ -1,31 +1,37 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { Config } from "./config.ts";
 import { AccountService, file_postpress_accounts_v1_account_service } from "../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
+import { EventService, file_postpress_accounts_v1_event_service } from "../gen/postpress/accounts/v1/event_service_pb.js";
+import { EventStream } from "./domain/events/event-stream.ts";
+import { HealthChecker } from "./domain/events/health-checker.ts";
+import { WebhookDeliverer } from "./domain/events/webhook-deliverer.ts";
+import { WebhookEndpoints } from "./domain/events/webhook-endpoints.ts";
+import { webhookUrlRule } from "./domain/events/webhook-target.ts";
+import { createTargetGuard } from "./net/target-guard.ts";
+import { createGrpcHealth } from "./observability/grpc-health.ts";
+import { createObservability } from "./observability/observability.ts";
+import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
+import { createEventServiceImpl } from "./rpc/events.ts";
 import { createCallPipeline } from "./rpc/call.ts";
+import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
 import { createConnectHandler } from "./transport/connect.ts";
+import { withCors } from "./transport/cors.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
 import { createHttpServer } from "./transport/http-server.ts";
 
+/** What the server runs on besides its configuration: built by the caller, injected by tests. */
 export interface ServerDeps {
   store: Store;
   sealer: Sealer;
   /** One-shot connectors and interactive ones (provider-session gateways). */
   connectors: readonly AnyConnector[];
   log: Logger;
-  intentTtlMs: number;
-  /** The safety-net re-read of tracked intents (changes arrive by notification; default 15 s). */
-  intentPollMs?: number;
-  /** How often this replica sweeps abandoned intents (default 30 s; 0: never). */
-  intentSweepMs?: number;
-  /** Open intents a workspace may have at once (default: no limit). */
-  maxPendingIntents?: number;
-  /** How long an API key read from the store is trusted, so a revocation elsewhere takes up to this long here (default 0: read on every call). */
-  apiKeyCacheMs?: number;
   now?: () => Date;
 }
 
@@ -33,61 +39,96 @@ export interface ListenOptions {
   host: string;
   grpcPort: number;
   httpPort: number;
+  /** The admin port of GET /metrics; none when undefined. */
+  metricsPort?: number | undefined;
 }
 
 export interface Server {
-  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number }>;
-  /** Health goes NOT_SERVING, both transports stop accepting and finish in-flight calls within `graceMs`. */
+  listen(options: ListenOptions): Promise<{ grpcPort: number; httpPort: number; metricsPort?: number }>;
+  /** Health goes NOT_SERVING (watches end), both transports stop accepting and finish in-flight calls within `graceMs`. */
   drain(graceMs: number): Promise<void>;
 }
 
-function isClosable(connector: AnyConnector): connector is AnyConnector & { close(): void } {
-  return "close" in connector && typeof connector.close === "function";
-}
-
-/** Both transports around one AccountService; listens only when asked (tests use port 0). */
-export function build(deps: ServerDeps): Server {
+/**
+ * Both transports around one AccountService; listens only when asked (tests use port 0).
+ * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
+ * a test server runs with what production runs with unless the test says otherwise.
+ */
+export function build(config: Pick<Config, "intents" | "auth" | "health" | "transport" | "healthChecks" | "events" | "webhooks" | "providers">, deps: ServerDeps): Server {
   const shutdown = new AbortController();
-  const accounts = new AccountsService({
+  const observability = createObservability({
     store: deps.store,
-    sealer: deps.sealer,
-    connectors: createConnectorRegistry(deps.connectors),
-    intentTtlMs: deps.intentTtlMs,
     log: deps.log,
-    ...(deps.intentPollMs ? { intentPollMs: deps.intentPollMs } : {}),
-    ...(deps.intentSweepMs !== undefined ? { intentSweepMs: deps.intentSweepMs } : {}),
-    ...(deps.maxPendingIntents ? { maxPendingIntents: deps.maxPendingIntents } : {}),
+    healthCheckIntervalMs: config.health.checkIntervalMs,
+    now: deps.now ?? (() => new Date()),
+  });
+  const { store, health } = observability;
+  const connectors = observability.observeConnectors(createConnectorRegistry(deps.connectors));
+  // Background work (health checks, webhook deliveries, following intents, the intent sweep) runs
+  // on every replica; the store hands out the work. It and the polls of open streams are counted
+  // but never traced (no trace per poll).
+  const quiet = observability.untracedStore;
+  const accounts = new AccountsService({
+    store,
+    backgroundStore: quiet,
+    sealer: deps.sealer,
+    connectors,
+    intentTtlMs: config.intents.ttlMs,
+    intentPollMs: config.intents.pollMs,
+    intentSweepMs: config.intents.sweepMs,
+    maxPendingIntents: config.intents.maxPending,
+    log: deps.log,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
-  const pipeline = createCallPipeline({ store: deps.store, log: deps.log, apiKeyCacheMs: deps.apiKeyCacheMs ?? 0 });
-  const services = [{ service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] }];
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal);
-  const http = createHttpServer(createConnectHandler(services, pipeline, shutdown.signal));
+  const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
+  const events = new EventStream({ store: quiet, pollMs: config.events.pollMs });
+  const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
+  const checkUrl = webhookUrlRule(guard, config.providers.allowedNetworks);
+  const webhooks = new WebhookEndpoints({ store, sealer: deps.sealer, checkUrl, ...(deps.now ? { now: deps.now } : {}) });
+  const background = [
+    new HealthChecker({ store: quiet, sealer: deps.sealer, connectors, settings: config.healthChecks, log: deps.log }),
+    new WebhookDeliverer({ store: quiet, sealer: deps.sealer, checkUrl, guard, settings: config.webhooks, log: deps.log }),
+  ];
+  const services = [
+    { service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] },
+    { service: EventService, impl: createEventServiceImpl(events, webhooks), files: [file_postpress_accounts_v1_event_service] },
+  ];
+  const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
+  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth, config.transport);
+  const connect = createConnectHandler(services, pipeline, shutdown.signal);
+  const rest = createRestHandler(accounts, pipeline, shutdown.signal);
+  // CORS above the REST/Connect split: one origin policy for every browser-facing surface.
+  const routed = withCors(config.transport.corsAllowedOrigins ?? [], (req, res, refusal) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res, refusal) : connect(req, res, refusal)));
+  const http = createHttpServer(withProbes(health, routed), config.transport);
 
   return {
     async listen(options) {
+      const metricsPort = await observability.listen(options.metricsPort, options.host);
       const grpcPort = await new Promise<number>((resolve, reject) =>
         grpcTransport.server.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       const httpPort = await http.listen(options.httpPort, options.host);
-      return { grpcPort, httpPort };
+      for (const worker of background) worker.start();
+      return { grpcPort, httpPort, ...(metricsPort === undefined ? {} : { metricsPort }) };
     },
     async drain(graceMs) {
       // Watches end at once (clients watch again on another replica) and intents stop being
       // followed here: their state is in the store and at the gateway, nothing is lost.
       accounts.stop();
-      grpcTransport.health.setStatus("", "NOT_SERVING");
-      for (const { service } of services) grpcTransport.health.setStatus(service.typeName, "NOT_SERVING");
+      events.stop();
+      const backgroundDone = Promise.all(background.map((worker) => worker.stop()));
+      health.drain();
       const grpcDone = new Promise<void>((resolve) => grpcTransport.server.tryShutdown(() => resolve()));
       const timer = setTimeout(() => {
         grpcTransport.server.forceShutdown();
         shutdown.abort();
       }, graceMs);
-      await Promise.all([grpcDone, http.close(graceMs)]);
+      await Promise.all([grpcDone, http.close(graceMs), backgroundDone]);
       clearTimeout(timer);
-      // Channels to provider gateways: nothing calls them any more.
-      for (const connector of deps.connectors) if (isClosable(connector)) connector.close();
+      // Provider sockets (in-process driver logins) and gateway channels go last: no call needs them now.
+      await Promise.all(deps.connectors.map((connector) => ("close" in connector && typeof connector.close === "function" ? connector.close() : undefined)));
+      await observability.close();
     },
   };
 }

@@ -17,7 +17,7 @@ import { create } from "@bufbuild/protobuf";
 import pg from "pg";
 import { ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
-import { DEFAULT_API_KEY_CACHE_MS } from "../../src/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer } from "../../src/crypto/sealer.ts";
 import { AccountsService } from "../../src/domain/accounts/accounts-service.ts";
@@ -65,8 +65,8 @@ if (seed > 0) {
   accounts.stop();
 }
 
-// The API-key cache as in production (API_KEY_CACHE_MS unset).
-const server = build({ store, sealer, connectors: [connector], log, intentTtlMs: 120_000, apiKeyCacheMs: DEFAULT_API_KEY_CACHE_MS });
+// The configuration as in production (every default: the API-key cache included).
+const server = build(loadConfig({}), { store, sealer, connectors: [connector], log });
 const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
 
 /** Rows as the database holds them: every ConnectAccount that succeeded left one account and one CONNECTED intent. */

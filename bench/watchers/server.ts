@@ -1,6 +1,6 @@
 /**
  * One service process of the watcher bench: src/server.ts build() on a real store with the
- * idle QR connector, no pending-intent cap (maxPendingIntents unset). Prints {"grpcPort","pid","apiKey"} once listening.
+ * idle QR connector, no practical pending-intent cap. Prints {"grpcPort","pid","apiKey"} once listening.
  *
  *   --store sqlite|postgres   (postgres: --database-url and --schema; the same schema for every replica)
  *   --api-key KEY             a replica after the first: the key the first one created
@@ -12,6 +12,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
+import { loadConfig } from "../../src/config.ts";
 import { createSealer } from "../../src/crypto/sealer.ts";
 import { build } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
@@ -36,14 +37,9 @@ if (!apiKey) {
 }
 // The same keyring on every replica: any of them opens what another sealed.
 const sealer = createSealer(parseKeyring(option("sealing-keys") ?? `bench:${randomBytes(32).toString("base64")}`));
-const server = build({
-  store,
-  sealer,
-  connectors: [idleQrConnector()],
-  log: pino({ level: "warn" }, pino.destination(2)),
-  intentTtlMs: 3_600_000,
-  apiKeyCacheMs: 5_000,
-});
+// No practical pending-intent cap; the replica's own background work (health checks, webhooks) off so it does not count against idle.
+const config = loadConfig({ INTENT_TTL_MS: "3600000", MAX_PENDING_INTENTS: "1000000000", ACCOUNT_CHECK_POLL_MS: "0", WEBHOOK_POLL_MS: "0" });
+const server = build(config, { store, sealer, connectors: [idleQrConnector()], log: pino({ level: "warn" }, pino.destination(2)) });
 const { grpcPort } = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
 process.stdout.write(`${JSON.stringify({ grpcPort, pid: process.pid, apiKey })}\n`);
 process.on("SIGTERM", () => {

@@ -19,9 +19,10 @@ export interface Keyring {
 }
 
 export interface LoadKeyringOptions {
-  env: Record<string, string | undefined>;
+  /** SEALING_KEYS (parsed, checked against SEALING_ACTIVE_KEY by the configuration), if set. */
+  keys: Keyring | undefined;
+  activeKey: string | undefined;
   dataDir: string;
-  production: boolean;
   log: (msg: string) => void;
 }
 
@@ -42,24 +43,18 @@ export function parseKeyring(spec: string, activeKeyId?: string): Keyring {
 }
 
 /**
- * The process keyring: SEALING_KEYS (+ SEALING_ACTIVE_KEY) when set, otherwise, outside
- * production only, a development key kept in `<dataDir>/sealing-key`.
- * Blank variables count as unset (compose files often pass `SEALING_KEYS=` through).
+ * The process keyring: the configured SEALING_KEYS with SEALING_ACTIVE_KEY active, otherwise
+ * (the configuration refuses this in production) a development key kept in
+ * `<dataDir>/sealing-key`, created on first use.
  */
 export function loadKeyring(options: LoadKeyringOptions): Keyring {
-  const spec = options.env.SEALING_KEYS?.trim() || undefined;
-  const active = options.env.SEALING_ACTIVE_KEY?.trim() || undefined;
-  if (spec) return parse(spec, active, "SEALING_KEYS");
-  if (options.production) {
-    throw new Error(
-      "SEALING_KEYS is required in production (NODE_ENV=production): set it to <keyId>:<base64 of 32 random bytes>, " +
-        "e.g. k2025:$(openssl rand -base64 32). The development key file is never used in production.",
-    );
-  }
-  if (active) {
-    throw new Error("SEALING_ACTIVE_KEY is set but SEALING_KEYS is not: set both, or neither to use the development key file.");
-  }
+  if (options.keys) return options.activeKey ? withActiveKey(options.keys, options.activeKey) : options.keys;
   return loadDevKey(options.dataDir, options.log);
+}
+
+function withActiveKey(keyring: Keyring, activeKeyId: string): Keyring {
+  if (!keyring.keyIds.includes(activeKeyId)) throw new Error(`SEALING_ACTIVE_KEY "${activeKeyId}" is not one of the keys in SEALING_KEYS (${keyring.keyIds.join(", ")})`);
+  return { activeKeyId, keyIds: keyring.keyIds, key: keyring.key };
 }
 
 function loadDevKey(dataDir: string, log: (msg: string) => void): Keyring {

@@ -2,6 +2,7 @@ import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AppError } from "./app-error.ts";
+import { clip, ECHO_LIMITS } from "./clip.ts";
 
 /** ErrorInfo.domain: stable, names this service (AIP-193). */
 export const ERROR_DOMAIN = "accounts.postpress.app";
@@ -32,14 +33,18 @@ export function wireDetails(error: AppError, requestId: string): OutgoingDetail[
       value: {
         reason: entry.reason,
         domain: ERROR_DOMAIN,
-        metadata: { ...error.metadata, type: entry.type, httpStatus: String(entry.httpStatus), requestId },
+        metadata: { ...clippedMetadata(error.metadata), type: entry.type, httpStatus: String(entry.httpStatus), requestId },
       },
     },
   ];
   if (error.violations.length > 0) {
     details.push({
       desc: BadRequestSchema,
-      value: { fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })) },
+      value: {
+        fieldViolations: error.violations
+          .slice(0, ECHO_LIMITS.violations)
+          .map((v) => ({ field: clip(v.field, ECHO_LIMITS.field), description: clip(v.description, ECHO_LIMITS.description) })),
+      },
     });
   }
   if (entry.retryable) {
@@ -53,5 +58,9 @@ export function wireDetails(error: AppError, requestId: string): OutgoingDetail[
 }
 
 export function toConnectError(error: AppError, requestId: string): ConnectError {
-  return new ConnectError(error.message, error.entry.code, undefined, wireDetails(error, requestId));
+  return new ConnectError(clip(error.message, ECHO_LIMITS.message), error.entry.code, undefined, wireDetails(error, requestId));
+}
+
+function clippedMetadata(metadata: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, clip(value, ECHO_LIMITS.metadataValue)]));
 }

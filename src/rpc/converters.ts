@@ -29,6 +29,8 @@ export function accountToProto(record: AccountSummary): Account {
     createTime: timestampFromDate(record.createdAt),
     updateTime: timestampFromDate(record.updatedAt),
     accessTokenExpireTime: record.accessTokenExpiresAt ? timestampFromDate(record.accessTokenExpiresAt) : undefined,
+    statusReason: record.statusReason ?? "",
+    statusChangeTime: timestampFromDate(record.statusChangedAt ?? record.updatedAt),
   });
 }
 

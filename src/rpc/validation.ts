@@ -2,6 +2,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { isReflectList, isReflectMap, isReflectMessage, pathToString, reflect, type Path } from "@bufbuild/protobuf/reflect";
 import type { Validator } from "@bufbuild/protovalidate";
 import { AppError } from "../errors/app-error.ts";
+import { clip, ECHO_LIMITS } from "../errors/clip.ts";
 
 // Built once per process: the validator compiles and caches each message's rules. Loaded on
 // the first call rather than at start-up, which it would slow by ~35 ms (and ~7 MB); that
@@ -19,15 +20,18 @@ export async function validateRequest<Desc extends DescMessage>(schema: Desc, me
   const result = (await (validator ??= loadValidator())).validate(schema, message);
   if (result.kind === "valid") return;
   if (result.kind === "error") throw new AppError("unexpected_error", { cause: result.error });
+  // Paths hold map keys the caller chose: only a short prefix of each is echoed.
   const violations = result.violations.map((v) => ({
-    field: pathToString(v.field),
-    description: v.message,
+    field: clip(pathToString(v.field), ECHO_LIMITS.field),
+    description: clip(v.message, ECHO_LIMITS.description),
     missing: v.ruleId === "required" || (!v.forKey && leftOut(schema, message, v.field)),
   }));
   const allMissing = violations.every((v) => v.missing);
+  const listed = violations.slice(0, ECHO_LIMITS.violations);
+  const more = violations.length - listed.length;
   throw new AppError(allMissing ? "missing_parameters" : "invalid_parameters", {
-    detail: violations.map((v) => `${v.field || "(request)"}: ${v.description}`).join("; "),
-    violations: violations.map(({ field, description }) => ({ field, description })),
+    detail: listed.map((v) => `${v.field || "(request)"}: ${v.description}`).join("; ") + (more > 0 ? `; and ${more} more` : ""),
+    violations: listed.map(({ field, description }) => ({ field, description })),
   });
 }
 

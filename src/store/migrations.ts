@@ -8,17 +8,22 @@ interface ColumnTypes {
   json: string;
   /** DDL that makes every intent write announce itself to the other replicas (PostgreSQL only). */
   intentNotify: string;
+  /** A 64-bit counter that only grows: the events' cursor. */
+  serialKey: string;
+  bigint: string;
 }
 
-const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
+export const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
   // SQLite compares TEXT bytewise and keeps times as Unix milliseconds.
-  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", intentNotify: "" },
+  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", intentNotify: "", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER" },
   // "C" collation so ids (ULIDs) sort bytewise whatever the database's locale: listAccounts pages by id.
   postgres: {
     id: 'TEXT COLLATE "C"',
     time: "TIMESTAMPTZ",
     bytes: "BYTEA",
     json: "JSONB",
+    serialKey: "BIGSERIAL PRIMARY KEY",
+    bigint: "BIGINT",
     // A trigger, so every writer (any replica, the CLI, a sweep) notifies, in its own transaction
     // (delivered on commit), without a round trip. One channel per schema: see intentChannel().
     // Only interactive intents: nobody watches a one-shot one, and a transaction that notifies
@@ -106,7 +111,76 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    // Issue 17: the status lifecycle, health checks, the event outbox and webhooks.
     version: 2,
+    sql: (t) => `
+      ALTER TABLE accounts ADD COLUMN status_reason TEXT;
+      ALTER TABLE accounts ADD COLUMN status_changed_at ${t.time};
+      -- NULL: not scheduled yet (the health checker schedules it on first sight).
+      ALTER TABLE accounts ADD COLUMN next_check_at ${t.time};
+      -- Transient failures in a row: ERROR only after several.
+      ALTER TABLE accounts ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
+      UPDATE accounts SET status_changed_at = updated_at;
+      CREATE INDEX accounts_due_checks ON accounts (next_check_at) WHERE status IN ('CONNECTED', 'ERROR');
+
+      -- The outbox: written in the transaction of the change it announces. seq is the stream's cursor.
+      CREATE TABLE events (
+        seq ${t.serialKey},
+        id ${t.id} NOT NULL UNIQUE,
+        workspace_id ${t.id} NOT NULL REFERENCES workspaces (id),
+        account_id ${t.id} NOT NULL,
+        type TEXT NOT NULL,
+        data ${t.json} NOT NULL,
+        created_at ${t.time} NOT NULL
+      );
+      CREATE INDEX events_workspace ON events (workspace_id, seq);
+
+      CREATE TABLE webhook_endpoints (
+        id ${t.id} PRIMARY KEY,
+        workspace_id ${t.id} NOT NULL REFERENCES workspaces (id),
+        url TEXT NOT NULL,
+        event_types ${t.json} NOT NULL,
+        status TEXT NOT NULL,
+        disabled_reason TEXT,
+        secrets_key_id TEXT NOT NULL,
+        secrets_envelope ${t.bytes} NOT NULL,
+        created_at ${t.time} NOT NULL,
+        updated_at ${t.time} NOT NULL
+      );
+      CREATE INDEX webhook_endpoints_workspace ON webhook_endpoints (workspace_id, id);
+
+      -- One row per (event, endpoint), fanned out with the event: the delivery outbox.
+      CREATE TABLE webhook_deliveries (
+        id ${t.id} PRIMARY KEY,
+        workspace_id ${t.id} NOT NULL,
+        endpoint_id ${t.id} NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        event_seq ${t.bigint} NOT NULL REFERENCES events (seq),
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at ${t.time} NOT NULL,
+        last_attempt_at ${t.time},
+        last_status_code INTEGER,
+        last_error TEXT,
+        created_at ${t.time} NOT NULL,
+        delivered_at ${t.time}
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+    `,
+  },
+  {
+    // API key scopes, space-separated (auth/scopes.ts). A row written without them grants
+    // nothing; the keys that existed before keep what they could do (accounts read and write),
+    // plus the workspace's events and webhooks, which came with them: auth/scopes.ts DEFAULT_SCOPES.
+    version: 3,
+    sql: () => `
+      ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
+      UPDATE api_keys SET scopes = 'accounts:read accounts:write events:read webhooks:write';
+    `,
+  },
+  {
+    // Issue 13: the intent engine (compare-and-set writes, the sweep, cross-replica notifications).
+    version: 4,
     sql: (t) => `
       -- The intent engine's compare-and-set counter.
       ALTER TABLE intents ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;

@@ -15,9 +15,9 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Default 5000. */
   statementTimeoutMs?: number;
+  /** Longest wait for a connection: a new one's connect, or a free one when the pool is exhausted. Default 2000. */
+  connectTimeoutMs?: number;
 }
-
-const CONNECT_TIMEOUT_MS = 2_000;
 
 /** Any fixed number, the same in every replica: they take turns migrating. */
 const MIGRATION_LOCK = 7_031_318_473;
@@ -28,14 +28,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // Spliced into SQL and into the startup options, so it must be a plain identifier.
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new TypeError(`Invalid schema name: ${schema}`);
   const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolSize ?? 10,
     // Also bounds the wait for a free client when the pool is exhausted.
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: connectTimeoutMs,
     statement_timeout: statementTimeoutMs,
     // The server can't enforce statement_timeout when the network to it is gone; this client-side bound can.
-    query_timeout: statementTimeoutMs + CONNECT_TIMEOUT_MS,
+    query_timeout: statementTimeoutMs + connectTimeoutMs,
     keepAlive: true,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
@@ -66,7 +67,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   } }, {
     feed: {
       subscribe(l) {
-        listener ??= startPgListener({ connectionString: options.connectionString, schema: resolvedSchema ?? "public", feed, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+        listener ??= startPgListener({ connectionString: options.connectionString, schema: resolvedSchema ?? "public", feed, connectTimeoutMs });
         return feed.subscribe(l);
       },
     },

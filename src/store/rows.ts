@@ -22,9 +22,15 @@ export function apiKeyToRow(key: ApiKeyRecord): Record<string, SqlParam> {
     workspace_id: key.workspaceId,
     secret_hash: key.secretHash,
     label: key.label,
+    scopes: scopesToText(key.scopes),
     created_at: key.createdAt,
     revoked_at: key.revokedAt,
   };
+}
+
+/** A key's scopes as one column: space-separated, as OAuth writes scope lists; no scope name holds a space. */
+export function scopesToText(scopes: readonly string[]): string {
+  return scopes.join(" ");
 }
 
 export function apiKeyFromRow(row: Row): ApiKeyRecord {
@@ -33,6 +39,7 @@ export function apiKeyFromRow(row: Row): ApiKeyRecord {
     workspaceId: text(row.workspace_id),
     secretHash: bytes(row.secret_hash),
     label: text(row.label),
+    scopes: text(row.scopes).split(" ").filter((scope) => scope !== ""),
     createdAt: date(row.created_at),
     revokedAt: dateOrNull(row.revoked_at),
   };
@@ -107,6 +114,8 @@ export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
     access_token_expires_at: account.accessTokenExpiresAt,
     created_at: account.createdAt,
     updated_at: account.updatedAt,
+    status_reason: account.statusReason ?? null,
+    status_changed_at: account.statusChangedAt ?? account.createdAt,
   };
 }
 
@@ -116,7 +125,7 @@ export function accountFromRow(row: Row): AccountRecord {
 
 /** The columns accountSummaryFromRow reads: listings leave the sealed secrets in the table. */
 export const ACCOUNT_SUMMARY_COLUMNS =
-  "id, workspace_id, provider, auth_method, provider_user_id, display_name, handle, email, status, options, access_token_expires_at, created_at, updated_at";
+  "id, workspace_id, provider, auth_method, provider_user_id, display_name, handle, email, status, status_reason, status_changed_at, options, access_token_expires_at, created_at, updated_at";
 
 export function accountSummaryFromRow(row: Row): AccountSummary {
   return {
@@ -126,6 +135,8 @@ export function accountSummaryFromRow(row: Row): AccountSummary {
     authMethod: text(row.auth_method),
     identity: identityFromRow(row),
     status: text(row.status) as AccountStatus,
+    statusReason: textOrNull(row.status_reason),
+    statusChangedAt: row.status_changed_at === null ? date(row.updated_at) : date(row.status_changed_at),
     options: json(row.options),
     accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
     createdAt: date(row.created_at),
@@ -155,24 +166,24 @@ export function text(value: unknown): string {
   return String(value);
 }
 
-function textOrNull(value: unknown): string | null {
+export function textOrNull(value: unknown): string | null {
   return value === null ? null : String(value);
 }
 
-function date(value: unknown): Date {
+export function date(value: unknown): Date {
   return value instanceof Date ? value : new Date(Number(value));
 }
 
-function dateOrNull(value: unknown): Date | null {
+export function dateOrNull(value: unknown): Date | null {
   return value === null ? null : date(value);
 }
 
-function bytes(value: unknown): Buffer {
+export function bytes(value: unknown): Buffer {
   if (!(value instanceof Uint8Array)) throw new TypeError("Expected a binary column.");
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-function json(value: unknown): Record<string, unknown> {
+export function json(value: unknown): Record<string, unknown> {
   return (typeof value === "string" ? JSON.parse(value) : value) as Record<string, unknown>;
 }
 

@@ -6,6 +6,7 @@ import {
   accountToRow,
   apiKeyFromRow,
   apiKeyToRow,
+  scopesToText,
   intentFromRow,
   intentPatchToRow,
   intentToRow,
@@ -15,7 +16,11 @@ import {
   workspaceFromRow,
   workspaceToRow,
 } from "./rows.ts";
+import { appendEvent } from "./outbox.ts";
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import { createEventStore } from "./sql-events.ts";
+import { first, insert, type Statement } from "./sql-helpers.ts";
+import { createWebhookStore } from "./sql-webhooks.ts";
 import type { InsertAccountResult, IntentChanges, StaleSecret, Store } from "./store.ts";
 
 export interface SqlStoreChanges {
@@ -42,6 +47,8 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
   return {
     kind: db.kind,
     changes: changes.feed,
+    ...createEventStore(db),
+    ...createWebhookStore(db),
 
     async createWorkspace(ws) {
       const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));
@@ -73,6 +80,11 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
 
     async revokeApiKey(id, at) {
       const rows = await db.query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, at]);
+      return rows.length > 0;
+    },
+
+    async setApiKeyScopes(id, scopes) {
+      const rows = await db.query("UPDATE api_keys SET scopes = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, scopesToText(scopes)]);
       return rows.length > 0;
     },
 
@@ -167,6 +179,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
           );
           // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
           if ("existing" in outcome) throw new Rollback({ duplicateOf: text(outcome.existing.id) });
+          await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
           return { inserted: accountFromRow(outcome.inserted) };
         }).then((result) => {
           if ("inserted" in result) announce([intentId]);
@@ -198,12 +211,17 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       return rows.map(accountSummaryFromRow);
     },
 
-    async deleteAccount(workspaceId, id, at) {
-      const rows = await db.query(
-        "UPDATE accounts SET status = 'DELETED', secrets_key_id = NULL, secrets_envelope = NULL, updated_at = $3 WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED' RETURNING id",
-        [workspaceId, id, at],
-      );
-      return rows.length > 0;
+    deleteAccount(workspaceId, id, at) {
+      return db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE accounts SET status = 'DELETED', status_reason = NULL, status_changed_at = $3, next_check_at = NULL, secrets_key_id = NULL, secrets_envelope = NULL, updated_at = $3
+           WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED' RETURNING id`,
+          [workspaceId, id, at],
+        );
+        if (rows.length === 0) return false;
+        await appendEvent(tx, db.kind, { workspaceId, accountId: id, type: "account.deleted", change: null, at });
+        return true;
+      });
     },
 
     async updateAccountSecrets(workspaceId, id, secrets, accessTokenExpiresAt, at) {
@@ -217,7 +235,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     async listStaleSecrets(activeKeyId, limit) {
       const stale = (table: StaleSecret["table"]) =>
         `SELECT '${table}' AS source, id, workspace_id, secrets_key_id, secrets_envelope FROM ${table} WHERE secrets_key_id <> $1`;
-      const rows = await db.query(`${stale("accounts")} UNION ALL ${stale("intents")} ORDER BY id LIMIT $2`, [activeKeyId, limit]);
+      const rows = await db.query(`${stale("accounts")} UNION ALL ${stale("intents")} UNION ALL ${stale("webhook_endpoints")} ORDER BY id LIMIT $2`, [activeKeyId, limit]);
       return rows.map((row) => ({
         table: text(row.source) as StaleSecret["table"],
         id: text(row.id),
@@ -236,16 +254,23 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       return rows.length > 0;
     },
 
+    async ping() {
+      await db.query("SELECT 1");
+    },
+
+    async countOpenIntents(now) {
+      const [row] = await db.query("SELECT COUNT(*) AS open FROM intents WHERE closed_at IS NULL AND expires_at > $1", [now]);
+      return Number(row?.open ?? 0);
+    },
+
     close() {
       return db.close();
     },
   };
 }
 
-type Statement = [sql: string, params: SqlParam[]];
-
 /** Maps the caller's table name to a fixed identifier, so nothing from outside is spliced into SQL. */
-const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents" };
+const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents", webhook_endpoints: "webhook_endpoints" };
 
 /** Thrown inside a transaction to roll it back while still answering `result`. */
 class Rollback {
@@ -253,12 +278,6 @@ class Rollback {
   constructor(result: InsertAccountResult) {
     this.result = result;
   }
-}
-
-function insert(table: string, row: Record<string, SqlParam>, suffix = ""): Statement {
-  const columns = Object.keys(row);
-  const placeholders = columns.map((_, i) => `$${i + 1}`);
-  return [`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${placeholders.join(", ")}) ${suffix}`, Object.values(row)];
 }
 
 /** "a = $n, b = $n+1, ..." for the columns of `row`, numbered from `first`. */
@@ -284,8 +303,4 @@ async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: Stateme
     if (existing) return { existing };
   }
   throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
-}
-
-function first<T>(rows: Row[], map: (row: Row) => T): T | undefined {
-  return rows[0] === undefined ? undefined : map(rows[0]);
 }

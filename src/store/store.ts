@@ -22,11 +22,18 @@ export interface ApiKeyRecord {
   /** SHA-256 of the secret part of the key: the key itself is never stored. */
   secretHash: Buffer;
   label: string;
+  /** What the key may do (auth/scopes.ts); names this version does not know grant nothing. */
+  scopes: readonly string[];
   createdAt: Date;
   revokedAt: Date | null;
 }
 
-export type AccountStatus = "CONNECTED" | "DELETED" | "CREDENTIALS_EXPIRED" | "RECONNECTING";
+/**
+ * CONNECTED: usable. CREDENTIALS_EXPIRED: the provider refuses the stored credentials.
+ * ERROR: the provider kept failing or could not be reached. RECONNECTING: a reconnection is
+ * under way. DELETED: unlinked, secrets erased.
+ */
+export type AccountStatus = "CONNECTED" | "DELETED" | "CREDENTIALS_EXPIRED" | "RECONNECTING" | "ERROR";
 
 /** Who the account is at the provider, as the connector learned it. */
 export interface ProviderIdentity {
@@ -56,6 +63,10 @@ export interface AccountRecord {
   accessTokenExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The catalogue type ("errors/...") behind the status, when it is not CONNECTED; read back always, optional to writers. */
+  statusReason?: string | null;
+  /** When the status last changed (writers may leave it: createdAt). */
+  statusChangedAt?: Date;
 }
 
 /** An account as a listing shows it: all but its sealed secrets, which no listing needs. */
@@ -114,7 +125,7 @@ export interface ListAccountsQuery {
   limit: number;
 }
 
-export interface Store {
+export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   readonly kind: "sqlite" | "postgres";
 
   // Workspaces and API keys.
@@ -126,6 +137,8 @@ export interface Store {
   listApiKeys(workspaceId?: string): Promise<ApiKeyRecord[]>;
   /** Returns false if no such key or already revoked. */
   revokeApiKey(id: string, at: Date): Promise<boolean>;
+  /** Replaces an active key's scopes. Returns false if no such key or revoked. */
+  setApiKeyScopes(id: string, scopes: readonly string[]): Promise<boolean>;
 
   // Authentication intents.
   /**
@@ -158,19 +171,25 @@ export interface Store {
   // Accounts.
   /**
    * In one transaction: check the intent is still open, insert the account (the partial
-   * unique index decides duplicates), close the intent as CONNECTED.
+   * unique index decides duplicates), close the intent as CONNECTED, put account.connected in the outbox.
    */
   insertAccount(account: AccountRecord, intentId: string, now: Date): Promise<InsertAccountResult>;
   getAccount(workspaceId: string, id: string): Promise<AccountRecord | undefined>;
   listAccounts(query: ListAccountsQuery): Promise<AccountSummary[]>;
-  /** Soft delete: status DELETED, secrets erased. Returns false if no live account has that id in that workspace. */
+  /** Soft delete: status DELETED, secrets erased, account.deleted in the outbox. Returns false if no live account has that id in that workspace. */
   deleteAccount(workspaceId: string, id: string, at: Date): Promise<boolean>;
   updateAccountSecrets(workspaceId: string, id: string, secrets: SealedBlob, accessTokenExpiresAt: Date | null, at: Date): Promise<void>;
 
-  // Key rotation: a page of sealed blobs (accounts and waiting intents) not under `activeKeyId`.
+  // Key rotation: a page of sealed blobs (accounts, waiting intents, webhook signing secrets) not under `activeKeyId`.
   listStaleSecrets(activeKeyId: string, limit: number): Promise<StaleSecret[]>;
   /** Replaces the blob only if it is still under `expectedKeyId` (safe against a concurrent writer). */
   replaceSecret(ref: StaleSecret, next: SealedBlob): Promise<boolean>;
+
+  // Operations.
+  /** The cheapest round trip to the database (SELECT 1): throws service_unavailable when it cannot be reached. */
+  ping(): Promise<void>;
+  /** Intents open (neither ended nor expired) at `now`, in every workspace: the open-intents gauge. */
+  countOpenIntents(now: Date): Promise<number>;
 
   close(): Promise<void>;
 }
@@ -187,8 +206,123 @@ export interface IntentChangeListener {
 }
 
 export interface StaleSecret {
-  table: "accounts" | "intents";
+  table: "accounts" | "intents" | "webhook_endpoints";
   id: string;
   workspaceId: string;
   secrets: SealedBlob;
+}
+
+// ---- Issue 17: events (the outbox), health checks, webhooks -----------------------------------
+
+export type EventType = "account.connected" | "account.reconnected" | "account.status_changed" | "account.deleted";
+
+/** What account.status_changed carries; `reason` is the catalogue type ("errors/...") behind `to`, if any. */
+export interface StatusChange {
+  from: AccountStatus;
+  to: AccountStatus;
+  reason: string | null;
+}
+
+export interface EventRecord {
+  /** The workspace stream's cursor: grows with every event, in commit order within a workspace. */
+  seq: number;
+  id: string; // "evt_" + ULID: receivers deduplicate on it
+  workspaceId: string;
+  accountId: string;
+  type: EventType;
+  /** account.status_changed only. */
+  change: StatusChange | null;
+  createdAt: Date;
+}
+
+export interface EventStore {
+  /** The workspace's events after `afterSeq`, oldest first. */
+  listEvents(workspaceId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+}
+
+/** An account handed to one health checker, which holds it until `leaseUntil`. */
+export interface ClaimedCheck {
+  account: AccountRecord;
+  /** Transient failures in a row so far. */
+  failures: number;
+  /** False the first time the account is seen: it only needs a place in the schedule. */
+  scheduled: boolean;
+}
+
+/** The outcome of one check; the status change, if any, is announced in the same transaction. */
+export interface CheckResult {
+  status: AccountStatus;
+  reason: string | null;
+  failures: number;
+  nextCheckAt: Date;
+}
+
+export interface HealthCheckStore {
+  /** Up to `limit` CONNECTED or ERROR accounts due at `now`, each pushed to `leaseUntil` so no one else takes it (SKIP LOCKED on PostgreSQL). */
+  claimDueChecks(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedCheck[]>;
+  /** Applies `result` if the account still has status `expected`; false if it changed meanwhile (deleted, reconnected). */
+  recordCheck(workspaceId: string, accountId: string, expected: AccountStatus, result: CheckResult, at: Date): Promise<boolean>;
+}
+
+export type EndpointStatus = "ENABLED" | "DISABLED";
+
+export interface WebhookEndpointRecord {
+  id: string; // "whe_" + ULID
+  workspaceId: string;
+  url: string;
+  /** Empty: every event type. */
+  eventTypes: EventType[];
+  status: EndpointStatus;
+  /** Why it was disabled (e.g. "deliveries kept failing for 24h"). */
+  disabledReason: string | null;
+  /** The signing secret, sealed. */
+  secret: SealedBlob;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type DeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
+
+export interface DeliveryRecord {
+  id: string; // "whd_" + ULID
+  endpointId: string;
+  eventId: string;
+  eventType: EventType;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+/** A due delivery as a deliverer gets it: with its endpoint and its event. */
+export interface ClaimedDelivery {
+  delivery: DeliveryRecord;
+  endpoint: WebhookEndpointRecord;
+  event: EventRecord;
+}
+
+/** One attempt's outcome: delivered, to be retried at `retryAt`, or given up (and the endpoint disabled). */
+export interface AttemptResult {
+  at: Date;
+  statusCode: number | null;
+  error: string | null;
+  outcome: { delivered: true } | { retryAt: Date } | { gaveUp: string };
+}
+
+export interface WebhookStore {
+  createWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
+  listWebhookEndpoints(workspaceId: string): Promise<WebhookEndpointRecord[]>;
+  /** Deletes the endpoint and its deliveries; false if none had that id in that workspace. */
+  deleteWebhookEndpoint(workspaceId: string, id: string): Promise<boolean>;
+  /** The endpoint with its new secret, or undefined if none. */
+  rotateWebhookSecret(workspaceId: string, id: string, secret: SealedBlob, at: Date): Promise<WebhookEndpointRecord | undefined>;
+  /** Due deliveries of enabled endpoints, each pushed to `leaseUntil` (SKIP LOCKED on PostgreSQL). */
+  claimDeliveries(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedDelivery[]>;
+  recordAttempt(deliveryId: string, result: AttemptResult): Promise<void>;
+  /** Newest first. */
+  listDeliveries(workspaceId: string, endpointId: string, limit: number): Promise<DeliveryRecord[]>;
 }

@@ -1,15 +1,19 @@
+import type * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import { create, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
+import type { TransportSettings } from "../config.ts";
 import { CALL_ENDED, callKey, type Call, type CallPipeline } from "../rpc/call.ts";
+import { guardHttp2Session } from "./connection-guard.ts";
 import { decodeRequest } from "./decode.ts";
+import { framingErrorInterceptor, toServiceError } from "./grpc-framing.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
 import { addLazyReflection } from "./reflection.ts";
+
+/** How long a keepalive ping may go unanswered before the connection is dropped. */
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 type UnaryFn = (req: unknown, ctx: HandlerContext) => Promise<MessageInitShape<DescMessage>>;
 type StreamFn = (req: unknown, ctx: HandlerContext) => AsyncIterable<MessageInitShape<DescMessage>>;
@@ -24,7 +28,11 @@ export interface GrpcServiceBinding {
 
 export interface GrpcTransport {
   server: grpc.Server;
-  health: HealthImplementation;
+}
+
+/** grpc.health.v1.Health, served beside the API (see observability/grpc-health.ts). */
+export interface GrpcHealthService {
+  addToServer(server: grpc.Server): void;
 }
 
 /**
@@ -32,11 +40,20 @@ export interface GrpcTransport {
  * raw bytes and are decoded here, so a bad message is INVALID_ARGUMENT with our details
  * instead of grpc-js's default INTERNAL.
  */
-export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal): GrpcTransport {
+export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: CallPipeline, shutdownSignal: AbortSignal, health: GrpcHealthService, settings: TransportSettings): GrpcTransport {
+  const methods = new Map(bindings.flatMap(({ service }) => service.methods.map((m): [string, DescMethod] => [`/${service.typeName}/${m.name}`, m])));
   const server = new grpc.Server({
     "grpc.max_receive_message_length": HARD_MESSAGE_CAP_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_concurrent_streams": settings.maxConcurrentStreams,
+    "grpc.keepalive_time_ms": settings.keepaliveTimeMs,
+    "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+    "grpc.max_connection_age_ms": settings.maxConnectionAgeMs,
+    // A connection past its age gets GOAWAY; calls in flight (a WatchAccount) get this long to end.
+    "grpc.max_connection_age_grace_ms": settings.idleTimeoutMs,
+    interceptors: [framingErrorInterceptor(pipeline, methods)],
   });
+  guardSessions(server, settings);
   const calls = callSignals(shutdownSignal);
   for (const { service, impl } of bindings) {
     const definition: Record<string, grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>>> = {};
@@ -54,13 +71,13 @@ export function createGrpcTransport(bindings: GrpcServiceBinding[], pipeline: Ca
     server.addService(definition, handlers);
   }
 
-  const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "SERVING"])) });
   health.addToServer(server);
-  // Reflection also describes health and the error detail messages, so grpcurl and
-  // `buf curl` can call the one and decode the other.
+  // Reflection also describes health and the error detail messages: grpcurl decodes an
+  // error's details through it (`buf curl` calls health through it, but prints gRPC error
+  // details as base64 whatever reflection says).
   const described = [...bindings.flatMap((b) => b.files), file_health_v1_health, file_google_rpc_error_details];
   addLazyReflection(server, described);
-  return { server, health };
+  return { server };
 }
 
 function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<Buffer, MessageInitShape<DescMessage>> {
@@ -151,13 +168,16 @@ async function prepare(run: MethodRun, grpcCall: grpc.ServerUnaryCall<Buffer, un
 
 function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer, MessageInitShape<DescMessage>> {
   return (grpcCall, callback) => {
-    const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    const call = run.pipeline.begin(run.method, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    grpcCall.sendMetadata(responseHeader(call));
     let end: (() => void) | undefined;
-    prepare(run, grpcCall, call)
-      .then((prepared) => {
-        end = prepared.end;
-        return fn(prepared.request, prepared.ctx);
-      })
+    call.trace
+      .inContext(() =>
+        prepare(run, grpcCall, call).then((prepared) => {
+          end = prepared.end;
+          return fn(prepared.request, prepared.ctx);
+        }),
+      )
       .then(
         (response) => {
           run.pipeline.finish(call);
@@ -175,15 +195,16 @@ function unaryHandler(run: MethodRun, fn: UnaryFn): grpc.handleUnaryCall<Buffer,
 
 function serverStreamingHandler(run: MethodRun, fn: StreamFn): grpc.handleServerStreamingCall<Buffer, MessageInitShape<DescMessage>> {
   return (grpcCall) => {
-    const call = run.pipeline.begin(run.method.name, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    const call = run.pipeline.begin(run.method, "grpc", (name) => metadataValue(grpcCall.metadata, name));
+    grpcCall.sendMetadata(responseHeader(call));
     let end: (() => void) | undefined;
-    (async () => {
+    call.trace.inContext(async () => {
       const prepared = await prepare(run, grpcCall, call);
       end = prepared.end;
       for await (const message of fn(prepared.request, prepared.ctx)) {
         if (!grpcCall.write(message)) await new Promise((resolve) => grpcCall.once("drain", resolve));
       }
-    })().then(
+    }).then(
       () => {
         run.pipeline.finish(call);
         end?.();
@@ -200,16 +221,30 @@ function serverStreamingHandler(run: MethodRun, fn: StreamFn): grpc.handleServer
   };
 }
 
-/** The same details the Connect transport sends, as grpc-status-details-bin (a google.rpc.Status). */
-function toServiceError(error: ConnectError): Partial<grpc.StatusObject> & Error {
-  const details = error.details.flatMap((d) => ("desc" in d ? [anyPack(d.desc, create(d.desc, d.value))] : []));
-  const status = create(StatusSchema, { code: error.code, message: error.rawMessage, details });
-  const metadata = new grpc.Metadata();
-  metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, status)));
-  return Object.assign(new Error(error.rawMessage), { code: error.code as number, details: error.rawMessage, metadata });
+/**
+ * grpc-js keeps its HTTP/2 sessions to itself; every one it creates (for bindAsync) comes from
+ * its createHttp2Server method, so that is where our connection guard (handshake, idle and
+ * reset limits, as on the HTTP port) is attached to each session.
+ */
+function guardSessions(server: grpc.Server, settings: TransportSettings): void {
+  const internals = server as unknown as { createHttp2Server(credentials: grpc.ServerCredentials): http2.Http2Server };
+  const original = internals.createHttp2Server.bind(server);
+  internals.createHttp2Server = (credentials) => {
+    const http2Server = original(credentials);
+    http2Server.on("session", (session: http2.ServerHttp2Session) => guardHttp2Session(session, settings));
+    return http2Server;
+  };
 }
 
+/** The headers every answer starts with, error or not: the request id the caller can quote. */
+function responseHeader(call: Call): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set("x-request-id", call.requestId);
+  return metadata;
+}
+
+/** A key sent more than once comes back joined with ", ", as HTTP/1.1 joins it, so the pipeline sees the repetition. */
 function metadataValue(metadata: grpc.Metadata, name: string): string | undefined {
-  const value = metadata.get(name)[0];
-  return typeof value === "string" ? value : undefined;
+  const values = metadata.get(name).filter((value) => typeof value === "string");
+  return values.length > 0 ? values.join(", ") : undefined;
 }

@@ -2,6 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { toBinary, type DescFile } from "@bufbuild/protobuf";
+import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { fileDescriptorSet, withDependencies } from "./descriptor-set.ts";
 
@@ -18,7 +19,9 @@ export function addLazyReflection(server: Pick<grpc.Server, "addService">, files
   const handlerFor = (path: string): ReflectionHandler => {
     if (!handlers) {
       const built = new Map<string, ReflectionHandler>();
-      new ReflectionService(reflectionPackage(files)).addToServer({
+      const service = new ReflectionService(reflectionPackage(files));
+      answerEmptyExtensionLists(service, files);
+      service.addToServer({
         addService: (definition, implementation) => {
           for (const [name, method] of Object.entries(definition)) built.set(method.path, implementation[name] as ReflectionHandler);
         },
@@ -49,4 +52,25 @@ function reflectionPackage(files: DescFile[]): PackageDefinition {
     if ("fileDescriptorProtos" in definition) definition.fileDescriptorProtos = originals;
   }
   return packageDefinition;
+}
+
+/** The part of @grpc/reflection's implementations (v1, and v1alpha built on the same class) we reach into. */
+interface ReflectionIndex {
+  extensions: Record<string, Record<number, unknown>>;
+}
+
+/**
+ * @grpc/reflection answers all_extension_numbers_of_type with NOT_FOUND for a message that no
+ * extension extends, where the protocol's answer is an empty list; grpcurl, asking this for
+ * google.rpc.ErrorInfo, then gives up decoding error details. So every message we describe
+ * gets its (empty) entry in the index the answer is read from.
+ */
+function answerEmptyExtensionLists(service: ReflectionService, files: DescFile[]): void {
+  const internals = service as unknown as { v1: ReflectionIndex; v1Alpha: ReflectionIndex };
+  for (const file of withDependencies(files)) {
+    for (const type of nestedTypes(file)) {
+      if (type.kind !== "message") continue;
+      for (const index of [internals.v1, internals.v1Alpha]) index.extensions[type.typeName] ??= {};
+    }
+  }
 }

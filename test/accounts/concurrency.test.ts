@@ -76,7 +76,8 @@ describe("two server processes sharing one PostgreSQL schema", () => {
     const sealingKeys = replicaKeyring();
     // Each one is remembered as soon as it runs, so afterAll stops it even if the other fails to start.
     await Promise.all([0, 1].map(async () => replicas.push(await spawnReplica({ store: { kind: "postgres", url: PG_URL, schema }, sealingKeys, step: { waitMs: 100 } }))));
-  });
+    // Two processes starting at once on a loaded machine (spawnReplica allows each 45 s).
+  }, 60_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.kill("SIGTERM")));
     await store?.close();

@@ -70,6 +70,7 @@ describe.each(BACKENDS)("account lifecycle on %s", (kind) => {
         },
         createTime: expect.any(String),
         updateTime: expect.any(String),
+        statusChangeTime: expect.any(String),
       });
       const createdAt = timestampMs(account.createTime!);
       expect(createdAt).toBeGreaterThanOrEqual(before - 1_000);

@@ -22,6 +22,8 @@ export interface ReplicaOptions {
   sealingKeys: string;
   intentTtlMs?: number;
   step?: Step;
+  /** Further settings (ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS). */
+  env?: Record<string, string>;
 }
 
 export interface Replica {
@@ -46,8 +48,12 @@ export async function spawnReplica(options: ReplicaOptions): Promise<Replica> {
       ...storeEnv,
       SEALING_KEYS: options.sealingKeys,
       INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
+      // Bursts of calls at a replica queue for its 10 pooled connections; on a loaded machine
+      // the queue moves slowly, and the production 2 s would turn waiting into service_unavailable.
+      DATABASE_CONNECT_TIMEOUT_MS: "30000",
       CONNECTOR_STEP: JSON.stringify(options.step ?? {}),
       LOG_LEVEL: "warn",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -58,7 +64,8 @@ export async function spawnReplica(options: ReplicaOptions): Promise<Replica> {
   const ready = new Promise<{ grpcPort: number; httpPort: number; pid: number }>((resolveReady, reject) => {
     lines.once("line", (line) => resolveReady(JSON.parse(line) as { grpcPort: number; httpPort: number; pid: number }));
     void exited.then((how) => reject(new Error(`replica exited before listening (${JSON.stringify(how)}): ${stderr}`)));
-    setTimeout(() => reject(new Error(`replica did not start within 15 s: ${stderr}`)), 15_000).unref();
+    // A fresh Node process loading the whole service: seconds on a loaded machine, more with two starting at once.
+    setTimeout(() => reject(new Error(`replica did not start within 45 s: ${stderr}`)), 45_000).unref();
   });
   const ports = await ready.catch((e: unknown) => {
     child.kill("SIGKILL");

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { loadConfig } from "../../src/config.ts";
 import { build, type Server } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -39,7 +40,7 @@ describe("PostgreSQL store failures", () => {
     store = await openPostgresStore({ connectionString: url.toString(), schema, statementTimeoutMs: 2_000 });
     ({ apiKey } = await seedWorkspaces(store));
     connector = createScriptedConnector();
-    server = build({ store, sealer: testSealer(), connectors: [connector], log: capturedLogger().log, intentTtlMs: INTENT_TTL_MS });
+    server = build(loadConfig({ INTENT_TTL_MS: String(INTENT_TTL_MS) }), { store, sealer: testSealer(), connectors: [connector], log: capturedLogger().log });
     const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
     endpoint = { grpcAddress: `127.0.0.1:${ports.grpcPort}`, httpUrl: `http://127.0.0.1:${ports.httpPort}` };
     raw = rawPostgres(schema);

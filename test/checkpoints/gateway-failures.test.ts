@@ -189,7 +189,9 @@ describe("a gateway process killed mid-intent (tools/scripted-gateway/main.ts)",
   async function startGatewayProcess(): Promise<ChildProcess> {
     const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "tools/scripted-gateway/main.ts"], {
       cwd: ROOT,
-      env: { ...process.env, GATEWAY_PORT: String(port), QR_ROTATE_MS: "3000", SCAN_AFTER_MS: "never" },
+      // The QR code's expiry becomes the intent's: it must outlive a restart of this process,
+      // which takes seconds on a loaded machine, or the intent EXPIRES before the gateway is back.
+      env: { ...process.env, GATEWAY_PORT: String(port), QR_ROTATE_MS: "600000", SCAN_AFTER_MS: "never" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let buffer = "";
@@ -234,9 +236,11 @@ describe("a gateway process killed mid-intent (tools/scripted-gateway/main.ts)",
     expect((await server.store.getIntentByAccountId(alpha.id, r.accountId))?.status).toBe("CHECKPOINT");
     expect(kinds(watch.events)).toEqual(["CHECKPOINT"]);
     gatewayProcess = await startGatewayProcess();
-    const { events, end } = await watch.finished(10_000);
+    // Counted from the restarted gateway's readiness: the channel's reconnect backoff (at most 2 s) and the watch.
+    const { events, end } = await watch.finished(15_000);
     expect(end).toEqual({ ok: true });
     expect(events.at(-1)).toMatchObject({ kind: AccountEventKind.FAILED, errorType: "errors/no_client_session" });
     expect(output.join("\n")).toContain('"method":"StreamEvents"');
-  });
+    // Two gateway starts (seconds each under load) plus the watch's own budget.
+  }, 60_000);
 });

@@ -56,3 +56,21 @@ describe("drain with calls in flight", () => {
     expect(late).toBeInstanceOf(Error);
   });
 });
+
+describe("drain with a health watcher that never hangs up", () => {
+  it("ends the Watch stream (NOT_SERVING, then OK) instead of waiting out the grace period", async () => {
+    const own = await startTestServer();
+    try {
+      const watch = watchHealth(own.grpcAddress);
+      await watch.seen("SERVING");
+      const t0 = Date.now();
+      // A grace period far longer than the test: the drain must not need it.
+      await own.server.drain(60_000);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(watch.statuses).toEqual(["SERVING", "NOT_SERVING"]);
+      expect(await watch.ended).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -28,6 +28,8 @@ export function healthCheck(address: string, service = ""): Promise<string | num
 
 export interface HealthWatch {
   statuses: string[];
+  /** Resolves with the stream's final gRPC code once it is over (0: the server ended it). */
+  ended: Promise<number>;
   /** Resolves when `status` has been seen. */
   seen(status: string, timeoutMs?: number): Promise<void>;
   cancel(): void;
@@ -44,8 +46,15 @@ export function watchHealth(address: string, service = ""): HealthWatch {
     for (const l of listeners) l();
   });
   call.on("error", () => undefined);
+  const ended = new Promise<number>((resolve) =>
+    call.on("status", (s: grpc.StatusObject) => {
+      client.close();
+      resolve(s.code);
+    }),
+  );
   return {
     statuses,
+    ended,
     seen(status, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -5,13 +5,14 @@ import { createMailConnector } from "../../src/domain/connectors/mail/index.ts";
 import { AppError } from "../../src/errors/app-error.ts";
 import { mailInput, passwordForms, WRONG_PASSWORD, type MailFields } from "../support/mail/input.ts";
 import { MAIL_PASSWORD, MAIL_USER, startMailLab, type MailLab } from "../support/mail/lab.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 let lab: MailLab;
 let connector: ReturnType<typeof createMailConnector>;
 
 beforeAll(async () => {
   lab = await startMailLab();
-  connector = createMailConnector({ extraCaPem: lab.caPem });
+  connector = createMailConnector({ extraCaPem: lab.caPem, guard: loopbackGuard });
 });
 afterAll(() => lab?.stop());
 // Every path, success or failure, must leave no socket behind on either side.
@@ -127,7 +128,7 @@ describe("certificates", () => {
   });
 
   it("the test CA is only trusted when configured", async () => {
-    const error = await failure(createMailConnector().connect(mailInput(good())));
+    const error = await failure(createMailConnector({ guard: loopbackGuard }).connect(mailInput(good())));
     expect(error.metadata).toMatchObject({ cause: "tls" });
     expect(error.message).toContain("certificate is not trusted");
   });
@@ -178,8 +179,12 @@ describe("servers that cannot check a login", () => {
 });
 
 describe("deadline and cancellation", () => {
-  const deadlineMs = 800;
-  const margin = 300;
+  // The good protocol's whole check (TCP, TLS, login) must end well inside it on a loaded
+  // machine, or its own timeout is the one reported.
+  const deadlineMs = 5_000;
+  // What the bounds rule out is waiting for the connect timeout (15 s by default) or forever;
+  // a loaded machine runs timers seconds late, so the margin leaves it that room and no more.
+  const margin = 5_000;
 
   it.each(["imap", "smtp"] as const)("a silent %s server ends in request_timeout at the deadline", async (protocol) => {
     const started = Date.now();
@@ -201,10 +206,18 @@ describe("deadline and cancellation", () => {
   });
 
   it("a caller's deadline signal is a timeout, not a cancellation", async () => {
-    const signal = AbortSignal.timeout(150);
-    const error = await failure(connector.connect(mailInput({ ...good(), smtp: lab.silent.address }, { signal })));
+    // Both protocols wait on the silent server, so nothing but the caller's signal can end
+    // them, whatever the machine's load: the signal fires (as AbortSignal.timeout's does,
+    // with a TimeoutError) once both connections are open, not after a guessed delay.
+    const caller = new AbortController();
+    const silent = lab.silent.address;
+    const run = failure(connector.connect(mailInput({ ...good(), imap: silent, smtp: silent }, { signal: caller.signal, deadlineMs: 60_000 })));
+    while ((await lab.silent.connections()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    caller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+    const error = await run;
     expect(error.kind).toBe("request_timeout");
-    expect(error.metadata).toMatchObject({ protocol: "smtp" });
+    expect(error.metadata).toMatchObject({ host: "127.0.0.1", port: String(silent.port), cause: "timeout" });
+    expect(["imap", "smtp"]).toContain(error.metadata.protocol);
   });
 
   it("an already aborted caller opens no connection", async () => {

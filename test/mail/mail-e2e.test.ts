@@ -7,6 +7,7 @@ import { callRpc, type RpcResult, type Wire } from "../support/clients.ts";
 import { mailAuth, passwordForms, WRONG_PASSWORD, type MailFields } from "../support/mail/input.ts";
 import { MAIL_PASSWORD, MAIL_USER, startMailLab, type MailLab } from "../support/mail/lab.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 const { connectAccount, getAccount, deleteAccount } = AccountService.method;
 let lab: MailLab;
@@ -14,7 +15,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   lab = await startMailLab();
-  server = await startTestServer({ connectors: [createMailConnector({ extraCaPem: lab.caPem })] });
+  server = await startTestServer({ connectors: [createMailConnector({ extraCaPem: lab.caPem, guard: loopbackGuard })] });
 });
 afterAll(async () => {
   await server?.close();

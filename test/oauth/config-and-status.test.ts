@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { oauthConfigFromEnv, oauthDefaults } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { kindForStatus, parseRetryAfter } from "../../src/domain/connectors/oauth/http-client.ts";
 
-describe("oauthConfigFromEnv", () => {
+describe("OAuth configuration (GOOGLE_*, MICROSOFT_*, OAUTH_*)", () => {
   it("defaults to the public endpoints and no OAuth clients", () => {
-    expect(oauthConfigFromEnv({})).toEqual({
+    expect(loadConfig({}).oauth).toEqual({
       google: { apiBaseUrl: "https://gmail.googleapis.com", tokenUrl: "https://oauth2.googleapis.com/token", clientId: undefined, clientSecret: undefined },
       microsoft: {
         graphBaseUrl: "https://graph.microsoft.com",
@@ -12,34 +12,46 @@ describe("oauthConfigFromEnv", () => {
         clientId: undefined,
         clientSecret: undefined,
       },
-      requestTimeoutMs: oauthDefaults.requestTimeoutMs,
+      requestTimeoutMs: 10_000,
       maxResponseBytes: 1024 * 1024,
     });
   });
 
   it("reads every setting, treats empty as unset and drops a base URL's trailing slash", () => {
-    const config = oauthConfigFromEnv({
+    const config = loadConfig({
       GOOGLE_API_BASE_URL: "http://127.0.0.1:8080/google/",
       GOOGLE_TOKEN_URL: "http://127.0.0.1:8080/token",
       GOOGLE_CLIENT_ID: "gid",
       GOOGLE_CLIENT_SECRET: "gsecret",
       MICROSOFT_GRAPH_BASE_URL: "http://127.0.0.1:8081",
       MICROSOFT_TOKEN_URL: "http://127.0.0.1:8081/tenant/oauth2/v2.0/token",
-      MICROSOFT_CLIENT_ID: "mid",
+      MICROSOFT_CLIENT_ID: "",
       MICROSOFT_CLIENT_SECRET: " ",
-    });
+    }).oauth;
     expect(config.google).toEqual({ apiBaseUrl: "http://127.0.0.1:8080/google", tokenUrl: "http://127.0.0.1:8080/token", clientId: "gid", clientSecret: "gsecret" });
     expect(config.microsoft).toEqual({
       graphBaseUrl: "http://127.0.0.1:8081",
       tokenUrl: "http://127.0.0.1:8081/tenant/oauth2/v2.0/token",
-      clientId: "mid",
+      clientId: undefined,
       clientSecret: undefined,
     });
   });
 
   it("fails at startup on a URL that is not http(s), without echoing it", () => {
-    expect(() => oauthConfigFromEnv({ GOOGLE_TOKEN_URL: "not a url" })).toThrow("GOOGLE_TOKEN_URL is not a URL");
-    expect(() => oauthConfigFromEnv({ MICROSOFT_GRAPH_BASE_URL: "ftp://user:pw@example.com" })).toThrow(/^MICROSOFT_GRAPH_BASE_URL must be an http or https URL$/);
+    expect(() => loadConfig({ GOOGLE_TOKEN_URL: "not a url" })).toThrow(/GOOGLE_TOKEN_URL must be an http\(s\) URL \(the value is not a valid URL\)$/);
+    let message = "";
+    try {
+      loadConfig({ MICROSOFT_GRAPH_BASE_URL: "ftp://user:pw@example.com" });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/MICROSOFT_GRAPH_BASE_URL must be an http\(s\) URL \(the URL's scheme is not https or http\)$/);
+    expect(message).not.toContain("pw");
+  });
+
+  it("a client id needs its secret and the other way round", () => {
+    expect(() => loadConfig({ MICROSOFT_CLIENT_ID: "mid" })).toThrow(/MICROSOFT_CLIENT_SECRET is missing/);
+    expect(() => loadConfig({ GOOGLE_CLIENT_SECRET: "gsecret" })).toThrow(/GOOGLE_CLIENT_ID is missing/);
   });
 });
 

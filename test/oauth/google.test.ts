@@ -2,10 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GoogleOauthAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.js";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
-import { oauthConfigFromEnv } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { googleAnswers, startFakeGoogle, type FakeGoogle } from "../support/oauth/fake-google.ts";
 import { watchForLeaks, type RequestContext } from "../support/oauth/harness.ts";
 import type { Tokens } from "../support/oauth/token-book.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 describe("Gmail (Google OAuth) connector", () => {
   let google: FakeGoogle;
@@ -14,7 +15,7 @@ describe("Gmail (Google OAuth) connector", () => {
 
   beforeAll(async () => {
     google = await startFakeGoogle();
-    const connector = createGoogleConnector(oauthConfigFromEnv(google.env));
+    const connector = createGoogleConnector(loadConfig(google.env).oauth, loopbackGuard);
     connect = (tokens, context) => connector.connect({ variant: create(GoogleOauthAuthSchema, tokens), ...context });
   });
   afterAll(() => google.close());

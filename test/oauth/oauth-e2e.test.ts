@@ -6,13 +6,14 @@ import { AccountService, ConnectAccountRequestSchema } from "../../gen/postpress
 import { AuthMethod, Provider } from "../../gen/postpress/accounts/v1/account_pb.js";
 import { sealingAad } from "../../src/crypto/sealer.ts";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
-import { oauthConfigFromEnv } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { callRpc, WIRES, type Wire } from "../support/clients.ts";
 import { googleAnswers, startFakeGoogle, type FakeGoogle } from "../support/oauth/fake-google.ts";
 import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
 import { leaks } from "../support/oauth/harness.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 /** The OAuth connectors inside the real server, through every wire the clients speak. */
 
@@ -22,8 +23,8 @@ let server: TestServer;
 
 beforeAll(async () => {
   [google, microsoft] = await Promise.all([startFakeGoogle(), startFakeMicrosoft()]);
-  const config = oauthConfigFromEnv({ ...google.env, ...microsoft.env });
-  const connectors = [createGoogleConnector(config), createOutlookConnector(config)];
+  const config = loadConfig({ ...google.env, ...microsoft.env }).oauth;
+  const connectors = [createGoogleConnector(config, loopbackGuard), createOutlookConnector(config, loopbackGuard)];
   server = await startTestServer({ connectors });
 });
 afterAll(async () => {

@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OutlookAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.js";
-import { oauthConfigFromEnv } from "../../src/domain/connectors/oauth/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { microsoftAnswers, startFakeMicrosoft, type FakeMicrosoft, type MicrosoftUser } from "../support/oauth/fake-microsoft.ts";
 import { watchForLeaks, type RequestContext } from "../support/oauth/harness.ts";
 import type { Tokens } from "../support/oauth/token-book.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
 
 const adele: MicrosoftUser = {
   id: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
@@ -21,7 +22,7 @@ describe("Outlook connector", () => {
 
   beforeAll(async () => {
     microsoft = await startFakeMicrosoft();
-    const connector = createOutlookConnector(oauthConfigFromEnv(microsoft.env));
+    const connector = createOutlookConnector(loadConfig(microsoft.env).oauth, loopbackGuard);
     connect = (request, context) => connector.connect({ variant: create(OutlookAuthSchema, request), ...context });
   });
   afterAll(() => microsoft.close());

@@ -15,7 +15,9 @@ let revokedKey: string;
 let alphaId: string;
 let betaId: string;
 beforeAll(async () => {
-  server = await startTestServer({ connectors: [scriptedConnector(["twitter"])] });
+  // Revocation is checked on the very next call: no API-key cache (production trusts a key
+  // API_KEY_CACHE_MS, 5 s by default; test/unit/authenticator.test.ts covers the cache).
+  server = await startTestServer({ connectors: [scriptedConnector(["twitter"])], env: { API_KEY_CACHE_MS: "0" } });
   const created = await createApiKey(server.store, "alpha", "to-revoke");
   revokedKey = created.token;
   alphaId = created.record.workspaceId;
@@ -101,6 +103,20 @@ describe("revocation", () => {
     }
     // The workspace's other key is untouched.
     expect((await callRpc(server, "grpc", listAccounts, {}, { apiKey: server.apiKey })).ok).toBe(true);
+  });
+});
+
+describe("a test server runs with production's defaults", () => {
+  it("API_KEY_CACHE_MS unset: a revoked key read moments ago is still trusted (the 5 s cache is on)", async () => {
+    const plain = await startTestServer();
+    try {
+      expect((await callRpc(plain, "grpc", listAccounts, {}, { apiKey: plain.apiKey })).ok).toBe(true);
+      expect(await plain.store.revokeApiKey(keyIdOf(plain.apiKey), new Date())).toBe(true);
+      // Well within 5 s of the read above, however busy the machine: the cached key answers.
+      expect((await callRpc(plain, "grpc", listAccounts, {}, { apiKey: plain.apiKey })).ok).toBe(true);
+    } finally {
+      await plain.close();
+    }
   });
 });
 

@@ -28,7 +28,8 @@ const garbage: [string, Uint8Array][] = [
   ["random bytes after a bad tag", Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, ...randomBytes(256)])],
 ];
 
-function expectUndecodable(r: RpcResult<unknown> | { ok: false; error: RpcFailure }, format?: "binary" | "json") {
+/** `violation`: the field a google.rpc.BadRequest violation must name (JSON that parses but is not the message); none otherwise. */
+function expectUndecodable(r: RpcResult<unknown> | { ok: false; error: RpcFailure }, format?: "binary" | "json", violation?: string) {
   expect(r.ok).toBe(false);
   if (r.ok) return;
   expect(r.error.code).toBe(Code.InvalidArgument);
@@ -38,7 +39,8 @@ function expectUndecodable(r: RpcResult<unknown> | { ok: false; error: RpcFailur
   expect(r.error.errorInfo?.metadata.httpStatus).toBe("400");
   expect(r.error.errorInfo?.metadata.requestId).toBeTruthy();
   if (format) expect(r.error.errorInfo?.metadata.format).toBe(format);
-  expect(r.error.badRequest).toBeUndefined();
+  if (violation === undefined) expect(r.error.badRequest).toBeUndefined();
+  else expect(r.error.badRequest?.fieldViolations.map((v) => v.field)).toEqual([violation]);
   expect(r.error.retryInfo).toBeUndefined();
 }
 
@@ -74,25 +76,25 @@ describe("garbage as a Connect body", () => {
     await expectStillServing();
   });
   it.each([
-    ["invalid JSON", "{not json"],
-    ["truncated JSON", '{"twitter": {"username": "anna"'],
-    ["not an object", "[1, 2, 3]"],
-    ["a number", "42"],
-    ["a string where a message goes", '{"twitter": "anna"}'],
-    ["a number where a string goes", '{"twitter": {"username": 5, "email": "a@b.co", "password": "p"}}'],
-    ["a string where a number goes", '{"mail": {"imapPort": "nine hundred"}}'],
-    ["a negative uint32", '{"mail": {"imapPort": -1}}'],
-    ["an unknown enum name", '{"mail": {"imapEncryption": "ROT13"}}'],
-    ["an unknown field", '{"twitter": {"username": "anna"}, "workspace_id": "ws_other"}'],
-    ["two variants of the oneof", '{"twitter": {"username": "anna"}, "telegram": {}}'],
-    ["invalid UTF-8", Uint8Array.from([0x7b, 0x22, 0x63, 0x6f, 0x75, 0x6e, 0x74, 0x72, 0x79, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
-  ] as const)("application/json: %s → undecodable_request", async (_name, body) => {
-    expectUndecodable(await connectJson(server.httpUrl, connectAccount, body, key()), "json");
+    ["invalid JSON", "{not json", undefined],
+    ["truncated JSON", '{"twitter": {"username": "anna"', undefined],
+    ["not an object", "[1, 2, 3]", ""],
+    ["a number", "42", ""],
+    ["a string where a message goes", '{"twitter": "anna"}', "twitter"],
+    ["a number where a string goes", '{"twitter": {"username": 5, "email": "a@b.co", "password": "p"}}', "twitter.username"],
+    ["a string where a number goes", '{"mail": {"imapPort": "nine hundred"}}', "mail.imap_port"],
+    ["a negative uint32", '{"mail": {"imapPort": -1}}', "mail.imap_port"],
+    ["an unknown enum name", '{"mail": {"imapEncryption": "ROT13"}}', "mail.imap_encryption"],
+    ["an unknown field", '{"twitter": {"username": "anna"}, "workspace_id": "ws_other"}', "workspace_id"],
+    ["two variants of the oneof", '{"twitter": {"username": "anna"}, "telegram": {}}', "telegram"],
+    ["invalid UTF-8", Uint8Array.from([0x7b, 0x22, 0x63, 0x6f, 0x75, 0x6e, 0x74, 0x72, 0x79, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), undefined],
+  ] as const)("application/json: %s → undecodable_request", async (_name, body, violation) => {
+    expectUndecodable(await connectJson(server.httpUrl, connectAccount, body, key()), "json", violation);
     await expectStillServing();
   });
   it("the decode error names the bad field but never quotes its value", async () => {
     const r = await connectJson(server.httpUrl, connectAccount, '{"twitter": {"username": "anna", "email": "a@b.co", "password": 31415926535}}', key());
-    expectUndecodable(r, "json");
+    expectUndecodable(r, "json", "twitter.password");
     if (r.ok) return;
     expect(r.error.errorInfo?.metadata.field).toMatch(/password/);
     expect(JSON.stringify(r.error)).not.toContain("31415926535");

@@ -75,6 +75,7 @@ describe("buf curl through reflection", () => {
 interface ReflectionResponse {
   listServicesResponse?: { service: { name: string }[] };
   fileDescriptorResponse?: { fileDescriptorProto: Buffer[] };
+  allExtensionNumbersResponse?: { baseTypeName: string; extensionNumber?: number[] };
   errorResponse?: { errorCode: number; errorMessage: string };
 }
 
@@ -115,6 +116,22 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
   });
 });
 
+describe.each(["v1", "v1alpha"] as const)("reflection %s: extension numbers (what grpcurl asks before decoding error details)", (version) => {
+  it.each(["google.rpc.ErrorInfo", "google.rpc.BadRequest", "google.rpc.RetryInfo", "postpress.accounts.v1.ConnectAccountRequest"])(
+    "all_extension_numbers_of_type %s is an empty list, not NOT_FOUND",
+    async (type) => {
+      const r = await reflect(version, { allExtensionNumbersOfType: type });
+      expect(r.errorResponse).toBeUndefined();
+      expect(r.allExtensionNumbersResponse?.baseTypeName).toBe(type);
+      expect(r.allExtensionNumbersResponse?.extensionNumber ?? []).toEqual([]);
+    },
+  );
+  it("a type that does not exist is still NOT_FOUND", async () => {
+    const r = await reflect(version, { allExtensionNumbersOfType: "no.such.Message" });
+    expect(r.errorResponse?.errorCode).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
 describe("grpc.health.v1", () => {
   function healthClient() {
     const def = loadSync(healthProtoPath, { keepCase: false, defaults: true, enums: String });
@@ -138,7 +155,7 @@ describe("grpc.health.v1", () => {
     const r = await check("no.such.Service");
     expect((r as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
   });
-  it("List reports the server and AccountService", async () => {
+  it("List reports the server, AccountService and EventService", async () => {
     const client = healthClient();
     const listed = await new Promise<unknown>((resolve) => {
       (client as unknown as { List(req: object, cb: (e: grpc.ServiceError | null, r: unknown) => void): void }).List({}, (err, res) => {
@@ -146,6 +163,8 @@ describe("grpc.health.v1", () => {
         resolve(err ?? res);
       });
     });
-    expect(listed).toEqual({ statuses: { "": { status: "SERVING" }, "postpress.accounts.v1.AccountService": { status: "SERVING" } } });
+    expect(listed).toEqual({
+      statuses: { "": { status: "SERVING" }, "postpress.accounts.v1.AccountService": { status: "SERVING" }, "postpress.accounts.v1.EventService": { status: "SERVING" } },
+    });
   });
 });

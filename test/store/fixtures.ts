@@ -55,6 +55,8 @@ export function account(intent: IntentRecord, now: Date, providerUserId = `puid-
     accessTokenExpiresAt: null,
     createdAt: now,
     updatedAt: now,
+    statusReason: null,
+    statusChangedAt: now,
     ...fields,
   };
 }

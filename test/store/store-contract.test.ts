@@ -64,12 +64,12 @@ describe.each(backends)("Store contract: $kind", (backend) => {
   });
 
   describe("API keys", () => {
-    it("creates, gets, lists per workspace and revokes once", async () => {
+    it("creates, gets (scopes included), lists per workspace and revokes once", async () => {
       const wsA = await newWorkspace();
       const wsB = await newWorkspace();
       const now = new Date();
-      const keyA = { id: newId("key"), workspaceId: wsA, secretHash: Buffer.alloc(32, 7), label: "ci", createdAt: now, revokedAt: null };
-      const keyB = { ...keyA, id: newId("key"), workspaceId: wsB };
+      const keyA = { id: newId("key"), workspaceId: wsA, secretHash: Buffer.alloc(32, 7), label: "ci", scopes: ["accounts:read", "credentials:read"], createdAt: now, revokedAt: null };
+      const keyB = { ...keyA, id: newId("key"), workspaceId: wsB, scopes: ["events:read"] };
       await store.createApiKey(keyA);
       await store.createApiKey(keyB);
 
@@ -83,6 +83,18 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       expect(await store.revokeApiKey(newId("key"), at)).toBe(false);
       expect(await store.getApiKey(keyA.id)).toEqual({ ...keyA, revokedAt: at });
       expect(await store.getApiKey(keyB.id)).toEqual(keyB);
+    });
+
+    it("replaces an active key's scopes; not a revoked or unknown key's", async () => {
+      const ws = await newWorkspace();
+      const key = { id: newId("key"), workspaceId: ws, secretHash: Buffer.alloc(32, 1), label: "", scopes: ["accounts:read"], createdAt: new Date(), revokedAt: null };
+      await store.createApiKey(key);
+      expect(await store.setApiKeyScopes(key.id, ["accounts:read", "credentials:read"])).toBe(true);
+      expect((await store.getApiKey(key.id))?.scopes).toEqual(["accounts:read", "credentials:read"]);
+      expect(await store.setApiKeyScopes(newId("key"), ["accounts:read"])).toBe(false);
+      await store.revokeApiKey(key.id, new Date());
+      expect(await store.setApiKeyScopes(key.id, ["accounts:write"])).toBe(false);
+      expect((await store.getApiKey(key.id))?.scopes).toEqual(["accounts:read", "credentials:read"]);
     });
   });
 
@@ -275,7 +287,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const original = await connected(ws, now, "puid-again");
       const at = minutesFrom(now, 1);
       expect(await store.deleteAccount(ws, original.id, at)).toBe(true);
-      expect(await store.getAccount(ws, original.id)).toEqual({ ...original, status: "DELETED", secrets: null, updatedAt: at });
+      expect(await store.getAccount(ws, original.id)).toEqual({ ...original, status: "DELETED", secrets: null, updatedAt: at, statusChangedAt: at });
       expect(await store.deleteAccount(ws, original.id, at)).toBe(false);
       expect(await store.deleteAccount(ws, newId("acc"), at)).toBe(false);
 
@@ -351,6 +363,24 @@ describe.each(backends)("Store contract: $kind", (backend) => {
     });
   });
 
+  describe("operations", () => {
+    it("ping answers while the database is there", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it("countOpenIntents counts intents neither ended nor expired, in every workspace", async () => {
+      const now = new Date();
+      const before = await store.countOpenIntents(now);
+      const [wsA, wsB] = [await newWorkspace(), await newWorkspace()];
+      const open = await openedIntent(wsA, now);
+      await openedIntent(wsB, now, { status: "CHECKPOINT" });
+      await openedIntent(wsB, minutesFrom(now, -30), { expiresAt: minutesFrom(now, -1) });
+      expect(await store.countOpenIntents(now)).toBe(before + 2);
+      await store.updateOpenIntent(open.id, { status: "FAILED", closedAt: now, updatedAt: now, errorKind: "invalid_credentials" });
+      expect(await store.countOpenIntents(now)).toBe(before + 1);
+    });
+  });
+
   describe("migrations", () => {
     it("open again on the same database: nothing to apply, data intact", async () => {
       const ws = await newWorkspace();
@@ -365,7 +395,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
 
   it("lets a programming error (here a foreign key violation) through as itself, not as service_unavailable", async () => {
     // A foreign key violation is a bug, not an outage: it must not pass for service_unavailable.
-    const error = await store.createApiKey({ id: newId("key"), workspaceId: newId("ws"), secretHash: Buffer.alloc(1), label: "", createdAt: new Date(), revokedAt: null }).catch((e: unknown) => e);
+    const error = await store.createApiKey({ id: newId("key"), workspaceId: newId("ws"), secretHash: Buffer.alloc(1), label: "", scopes: [], createdAt: new Date(), revokedAt: null }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(AppError);
   });

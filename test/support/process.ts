@@ -4,6 +4,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gatewayListen, schema } from "../../src/config.ts";
+import { settingsOf } from "../../src/config/tree.ts";
 
 /** The real service as a subprocess: `node src/main.ts` (and the CLI) with the pinned Node. */
 
@@ -30,7 +32,7 @@ export function tempDataDir(): string {
 /** The environment a subprocess gets: ours, less anything that would point it elsewhere. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["DATABASE_URL", "NODE_ENV", "SEALING_KEYS", "SEALING_ACTIVE_KEY", "GRPC_PORT", "HTTP_PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
+  for (const name of [...settingsOf({ schema, gatewayListen }).map((s) => s.env), "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
     delete env[name];
   }
   return { ...env, ...extra };
@@ -59,17 +61,20 @@ export interface ServiceProcess {
 }
 
 export interface StartOptions {
+  /** What to run instead of `node src/main.ts`, e.g. the README's `npm start`. */
+  command?: [string, ...string[]];
   dataDir?: string;
   env?: Record<string, string>;
   /** How long to wait for "serving gRPC and Connect". */
   readyTimeoutMs?: number;
 }
 
-/** Spawns `node src/main.ts` on free ports and waits until it logs that it serves. */
+/** Spawns `node src/main.ts` (or `options.command`) on free ports and waits until it logs that it serves. */
 export async function startServiceProcess(options: StartOptions = {}): Promise<ServiceProcess> {
   const dataDir = options.dataDir ?? tempDataDir();
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(NODE_BIN, ["--disable-warning=ExperimentalWarning", "src/main.ts"], {
+  const [file, ...args] = options.command ?? [NODE_BIN, "--disable-warning=ExperimentalWarning", "src/main.ts"];
+  const child = spawn(file, args, {
     cwd: REPO_ROOT,
     env: childEnv({ DATA_DIR: dataDir, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: "127.0.0.1", LOG_LEVEL: "info", ...options.env }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -154,10 +159,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node src/cli.ts <args>` (what `npm run cli -- <args>` runs) against a data directory. */
+/** Runs `node src/cli.ts <args>` (what `npm run -s cli -- <args>` runs) against a data directory. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runToExit([NODE_BIN, "--disable-warning=ExperimentalWarning", "src/cli.ts", ...args], env);
+}
+
+/** Runs the server, `node src/main.ts <args>`, until it exits by itself (--help, a refused setting). */
+export function runMain(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runToExit([NODE_BIN, "--disable-warning=ExperimentalWarning", "src/main.ts", ...args], env);
+}
+
+/** Runs a command in the repository with the test's environment (less what would point it elsewhere) until it exits. */
+export function runToExit([file, ...args]: [string, ...string[]], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE_BIN, ["--disable-warning=ExperimentalWarning", "src/cli.ts", ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createApiKey, createWorkspace } from "../../src/auth/workspaces.ts";
+import { loadConfig, type TransportSettings } from "../../src/config.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { createSealer, type Sealer } from "../../src/crypto/sealer.ts";
 import type { AnyConnector } from "../../src/domain/connectors/registry.ts";
@@ -16,6 +17,8 @@ import { PG_URL } from "./pg.ts";
 export interface TestServer {
   grpcAddress: string;
   httpUrl: string;
+  /** The admin metrics server, when `metrics` was asked for. */
+  metricsUrl: string | undefined;
   /** API key of workspace "alpha". */
   apiKey: string;
   /** API key of workspace "beta", for isolation tests. */
@@ -42,6 +45,14 @@ export interface TestServerOptions {
   intentPollMs?: number;
   /** Open intents a workspace may have at once (default: no limit). */
   maxPendingIntents?: number;
+  /** Connection limits, timeouts, CORS origins (defaults: the service's own). */
+  transport?: Partial<TransportSettings>;
+  /** Serve GET /metrics on an admin port of its own. */
+  metrics?: boolean;
+  /** Where the SQLite store lives (a directory the test prepared); a fresh temporary one otherwise. */
+  dataDir?: string;
+  /** Further configuration, as environment variables (parsed by the service's own loadConfig). */
+  env?: Record<string, string>;
 }
 
 export function testSealer(): Sealer {
@@ -50,10 +61,11 @@ export function testSealer(): Sealer {
 
 /** The real server on ports 0 over a real store, with two workspaces and their keys. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), "ppa-test-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ppa-test-"));
   const store =
     options.backend === "postgres"
-      ? await openPostgresStore({ connectionString: PG_URL, schema: options.pgSchema ?? `t_${randomBytes(6).toString("hex")}` })
+      ? // Generous: bursts of calls queue for the pool, and a loaded machine moves the queue slowly.
+        await openPostgresStore({ connectionString: PG_URL, schema: options.pgSchema ?? `t_${randomBytes(6).toString("hex")}`, connectTimeoutMs: 30_000 })
       : await openSqliteStore({ path: join(dataDir, "accounts.db") });
   const sealer = options.sealer ?? testSealer();
   const { log, lines } = capturedLogger();
@@ -65,19 +77,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     apiKey = (await createApiKey(store, "alpha", "test")).token;
     otherApiKey = (await createApiKey(store, "beta", "test")).token;
   }
-  const server = build({
-    store,
-    sealer,
-    connectors: options.connectors ?? [],
-    log,
-    intentTtlMs: options.intentTtlMs ?? 60_000,
-    ...(options.intentPollMs ? { intentPollMs: options.intentPollMs } : {}),
-    ...(options.maxPendingIntents ? { maxPendingIntents: options.maxPendingIntents } : {}),
+  // The production defaults (API-key cache included), but for what the test sets.
+  const config = loadConfig({
+    INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
+    ...(options.intentPollMs ? { INTENT_POLL_MS: String(options.intentPollMs) } : {}),
+    ...(options.maxPendingIntents ? { MAX_PENDING_INTENTS: String(options.maxPendingIntents) } : {}),
+    ...options.env,
   });
-  const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
+  const server = build({ ...config, transport: { ...config.transport, ...options.transport } }, { store, sealer, connectors: options.connectors ?? [], log });
+  const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0, metricsPort: options.metrics ? 0 : undefined });
   return {
     grpcAddress: `127.0.0.1:${ports.grpcPort}`,
     httpUrl: `http://127.0.0.1:${ports.httpPort}`,
+    metricsUrl: ports.metricsPort === undefined ? undefined : `http://127.0.0.1:${ports.metricsPort}`,
     apiKey,
     otherApiKey,
     store,

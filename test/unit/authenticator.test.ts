@@ -45,6 +45,18 @@ describe("createAuthenticator", () => {
     expect(reads).toBe(2);
   });
 
+  it("the caller carries the key's scopes; a scope change shows once the entry expires, like a revocation", async () => {
+    const authenticate = createAuthenticator(store, { cacheMs: 5_000, now });
+    const { token } = await createApiKey(store, "alpha", "test", ["accounts:read"]);
+    expect([...(await authenticate(token)).scopes]).toEqual(["accounts:read"]);
+    await store.setApiKeyScopes(keyIdOf(token), ["accounts:read", "accounts:write"]);
+    clock += 4_999;
+    expect([...(await authenticate(token)).scopes]).toEqual(["accounts:read"]);
+    clock += 1;
+    expect([...(await authenticate(token)).scopes]).toEqual(["accounts:read", "accounts:write"]);
+    expect(reads).toBe(2);
+  });
+
   it("checks the secret on every call, cached or not", async () => {
     const authenticate = createAuthenticator(store, { cacheMs: 5_000, now });
     const { token } = await createApiKey(store, "alpha", "test");

@@ -13,8 +13,8 @@ describe("scopeOf", () => {
   const method = AccountService.method.getAccount;
 
   function scoped() {
-    const call = pipeline.begin(method.name, "grpc", () => undefined);
-    call.caller = { workspaceId: "ws_1", keyId: "key_1" };
+    const call = pipeline.begin(method, "grpc", () => undefined);
+    call.caller = { workspaceId: "ws_1", keyId: "key_1", scopes: new Set() };
     const ctx = createHandlerContext({
       service: AccountService,
       method,

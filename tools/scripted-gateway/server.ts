@@ -1,23 +1,13 @@
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { ConnectAccountRequest } from "../../gen/postpress/accounts/v1/account_service_pb.js";
-import {
-  AuthenticationEventKind,
-  AuthenticationStateSchema,
-  AuthenticationStatus,
-  ProviderGatewayService,
-  StreamEventsResponseSchema,
-  type AuthenticationState,
-  type StreamEventsResponse,
-} from "../../gen/postpress/gateway/v1/gateway_pb.js";
+import { ProviderGatewayService, type AuthenticationState, type StreamEventsResponse } from "../../gen/postpress/gateway/v1/gateway_pb.js";
+import { eventToProto, stateToProto } from "../../src/domain/connectors/gateway/to-proto.ts";
 import type { AuthEventKind, AuthState } from "../../src/domain/connectors/interactive.ts";
 import { catalogue } from "../../src/errors/catalogue.ts";
-import { checkpointToProto } from "../../src/rpc/checkpoints.ts";
+import { listenH2c, type H2cListener } from "../../src/gateway/h2c.ts";
 import { GatewayFault, ScriptEngine, type ScriptOptions, type Session, type SessionEvent } from "./engine.ts";
 
 export interface ScriptedGatewayOptions extends Partial<ScriptOptions> {
@@ -94,7 +84,7 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
         if (!req.request) throw new GatewayFault("invalid_parameters", "no request");
         received.push({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request: req.request });
         const session = await engine.start(req.intentId, req.request, ctx.signal);
-        return { state: stateToProto(session) };
+        return { state: sessionToProto(session) };
       });
     },
     async *streamEvents(req, ctx) {
@@ -114,25 +104,25 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
       return handle("Solve", req.intentId, () => {
         const session = engine.get(req.intentId);
         session.solve(req.code);
-        return { state: stateToProto(session) };
+        return { state: sessionToProto(session) };
       });
     },
     resend(req) {
       return handle("Resend", req.intentId, () => {
         const session = engine.get(req.intentId);
         session.resend();
-        return { state: stateToProto(session) };
+        return { state: sessionToProto(session) };
       });
     },
     cancel(req) {
       return handle("Cancel", req.intentId, () => {
         const session = engine.get(req.intentId);
         session.cancel();
-        return { state: stateToProto(session) };
+        return { state: sessionToProto(session) };
       });
     },
     getIntent(req) {
-      return handle("GetIntent", req.intentId, () => ({ state: stateToProto(engine.get(req.intentId)) }));
+      return handle("GetIntent", req.intentId, () => ({ state: sessionToProto(engine.get(req.intentId)) }));
     },
   };
 
@@ -147,7 +137,7 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
     const onAbort = () => wake?.();
     ctx.signal.addEventListener("abort", onAbort);
     try {
-      yield eventToProto("SNAPSHOT", session);
+      yield eventOf("SNAPSHOT", session, session.intentId);
       if (session.final) return;
       while (!ctx.signal.aborted) {
         const next = queue.shift();
@@ -157,7 +147,7 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
           continue;
         }
         if (next instanceof Error) throw fault(next);
-        yield eventToProto(next.kind, next.state);
+        yield eventOf(next.kind, next.state, session.intentId);
         if (["CONNECTED", "FAILED", "CANCELED", "EXPIRED"].includes(next.state.status)) return;
       }
     } finally {
@@ -167,31 +157,18 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
   }
 
   const handler = connectNodeAdapter({ routes: (router) => router.service(ProviderGatewayService, impl) });
-  let server: http2.Http2Server | undefined;
-  const sessions = new Set<http2.ServerHttp2Session>();
+  let listener: H2cListener | undefined;
   let port = options.port ?? 0;
 
   async function listen(): Promise<void> {
-    const s = http2.createServer({}, handler);
-    s.on("session", (session) => {
-      sessions.add(session);
-      session.once("close", () => sessions.delete(session));
-    });
-    await new Promise<void>((resolve, reject) => {
-      s.once("error", reject);
-      s.listen(port, host, () => resolve());
-    });
-    port = (s.address() as AddressInfo).port;
-    server = s;
+    listener = await listenH2c(handler, host, port);
+    port = listener.port;
   }
 
   async function shutdown(): Promise<void> {
-    const s = server;
-    server = undefined;
-    if (!s) return;
-    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-    for (const session of sessions) session.destroy();
-    await closed;
+    const l = listener;
+    listener = undefined;
+    await l?.close();
   }
 
   await listen();
@@ -216,30 +193,10 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
   };
 }
 
-const statuses: Record<AuthState["status"], AuthenticationStatus> = {
-  PENDING: AuthenticationStatus.PENDING,
-  CHECKPOINT: AuthenticationStatus.CHECKPOINT,
-  CONNECTED: AuthenticationStatus.CONNECTED,
-  FAILED: AuthenticationStatus.FAILED,
-  CANCELED: AuthenticationStatus.CANCELED,
-  EXPIRED: AuthenticationStatus.EXPIRED,
-};
-
-function stateToProto(source: Session | AuthState, intentId?: string): AuthenticationState {
-  const state = "state" in source ? source.state : source;
-  const id = "state" in source ? source.intentId : (intentId ?? "");
-  return create(AuthenticationStateSchema, {
-    intentId: id,
-    status: statuses[state.status],
-    version: BigInt(state.version),
-    checkpoint: state.checkpoint ? checkpointToProto(state.checkpoint) : undefined,
-    identity: state.identity,
-    errorType: state.errorKind ? catalogue[state.errorKind].type : "",
-    details: state.details ?? {},
-    updateTime: timestampFromDate(new Date()),
-  });
+function sessionToProto(session: Session): AuthenticationState {
+  return stateToProto(session.state, session.intentId);
 }
 
-function eventToProto(kind: AuthEventKind, source: Session | AuthState): StreamEventsResponse {
-  return create(StreamEventsResponseSchema, { kind: AuthenticationEventKind[kind], state: stateToProto(source) });
+function eventOf(kind: AuthEventKind, source: Session | AuthState, intentId: string): StreamEventsResponse {
+  return eventToProto({ kind, state: "state" in source ? source.state : source }, intentId);
 }

@@ -21,6 +21,8 @@ const LATE_OUTCOME_GRACE_MS = 30_000;
 
 export interface AccountsServiceDeps {
   store: Store;
+  /** The store for work no call asked for (following intents, the sweep): untraced. Default: `store`. */
+  backgroundStore?: Store;
   sealer: Sealer;
   connectors: ConnectorRegistry;
   /** How long an intent blocks its identity if its process dies without closing it. */
@@ -59,20 +61,17 @@ export class AccountsService {
     const log = deps.log ?? pino({ level: "silent" });
     this.store = deps.store;
     this.now = now;
-    const engine = new IntentEngine({
-      store: deps.store,
-      sealer: deps.sealer,
-      connectors: deps.connectors,
-      rules: { ttlMs: deps.intentTtlMs, lateOutcomeGraceMs: LATE_OUTCOME_GRACE_MS },
-      now,
-      log,
-    });
-    this.hub = new IntentHub({ store: deps.store, engine, pollMs: deps.intentPollMs ?? 15_000, now, log });
+    const engineOn = (store: Store) =>
+      new IntentEngine({ store, sealer: deps.sealer, connectors: deps.connectors, rules: { ttlMs: deps.intentTtlMs, lateOutcomeGraceMs: LATE_OUTCOME_GRACE_MS }, now, log });
+    const engine = engineOn(deps.store);
+    // The engine is stateless: the background one differs only in the store it writes through.
+    const background = deps.backgroundStore ? engineOn(deps.backgroundStore) : engine;
+    this.hub = new IntentHub({ store: background.deps.store, engine: background, pollMs: deps.intentPollMs ?? 15_000, now, log });
     this.flow = new ConnectFlow({ store: deps.store, sealer: deps.sealer, connectors: deps.connectors, engine, hub: this.hub, intentTtlMs: deps.intentTtlMs, maxPendingIntents: deps.maxPendingIntents, now });
     this.commands = new IntentCommands({ store: deps.store, engine, hub: this.hub });
     const sweepMs = deps.intentSweepMs ?? 30_000;
     // Swept only well after the expiry: the replicas tracking an intent expire it themselves, asking the provider side first.
-    this.sweeper = sweepMs > 0 ? startSweeper({ store: deps.store, engine, everyMs: sweepMs, graceMs: Math.min(deps.intentTtlMs, 60_000), now, log }) : undefined;
+    this.sweeper = sweepMs > 0 ? startSweeper({ store: background.deps.store, engine: background, everyMs: sweepMs, graceMs: Math.min(deps.intentTtlMs, 60_000), now, log }) : undefined;
   }
 
   /** ConnectAccount: the account, or (for variants whose login runs in a provider session) a checkpoint the person must get through first. */

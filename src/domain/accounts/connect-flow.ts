@@ -10,7 +10,8 @@ import { flowStateToJson } from "./engine/core/flow-state.ts";
 import type { IntentEngine } from "./engine/shell/engine.ts";
 import type { IntentHub } from "./engine/shell/hub.ts";
 import { newIntent } from "./new-intent.ts";
-import { inProgress, outcomeOf, type ConnectOutcome } from "./outcomes.ts";
+import { authInProgress } from "./auth-in-progress.ts";
+import { outcomeOf, type ConnectOutcome } from "./outcomes.ts";
 
 export interface ConnectFlowDeps {
   store: Store;
@@ -81,11 +82,11 @@ export class ConnectFlow {
     if ("opened" in first) return;
     if ("tooMany" in first) throw tooMany(first.tooMany.limit);
     const earlier = first.inProgress;
-    if (!restart) throw inProgress(earlier, now());
+    if (!restart) throw authInProgress(earlier.expiresAt, now());
     // The store cancels the earlier intent and opens this one in one transaction; the engine runs what that transition asks for.
     const again = await store.openIntent(intent, now(), true, maxPendingIntents);
     if ("tooMany" in again) throw tooMany(again.tooMany.limit);
-    if ("inProgress" in again) throw inProgress(again.inProgress, now());
+    if ("inProgress" in again) throw authInProgress(again.inProgress.expiresAt, now());
     scope.log.info({ intentId: intent.id, canceledIntentId: earlier.id }, "restart canceled the earlier intent");
     await engine.effectsOf(earlier, { type: "restart" }, { log: scope.log });
   }

@@ -36,7 +36,7 @@ export function connectedAccount(
   };
 }
 
-function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
+export function withUpdatedSecrets(request: ConnectAccountRequest, updated: Record<string, string> | undefined): ConnectAccountRequest {
   if (!updated) return request;
   const copy = clone(ConnectAccountRequestSchema, request);
   const value = copy.variant.value as Record<string, unknown> | undefined;

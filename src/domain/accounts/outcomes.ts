@@ -17,13 +17,6 @@ export function shuttingDown(): AppError {
   return new AppError("service_unavailable", { detail: "This replica is shutting down: call again (another replica carries the intent on)." });
 }
 
-export function inProgress(existing: IntentRecord, now: Date): AppError {
-  return new AppError("auth_in_progress", {
-    metadata: { expireTime: existing.expiresAt.toISOString() },
-    retryAfterMs: Math.max(0, existing.expiresAt.getTime() - now.getTime()),
-  });
-}
-
 /** A dispatch's reply as the caller gets it: the outcome, or the error thrown. */
 export async function outcomeOf(store: Store, dispatched: Dispatched): Promise<ConnectOutcome> {
   const { reply, record } = dispatched;

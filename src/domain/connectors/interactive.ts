@@ -42,8 +42,14 @@ export interface AuthState {
   identity?: ProviderIdentity;
   /** FAILED: why, as a catalogue kind. */
   errorKind?: ErrorKind;
+  /** FAILED: when the provider said it may be tried again (a Telegram flood wait); becomes RetryInfo. */
+  retryAfterMs?: number;
+  /** FAILED: the error's safe metadata (e.g. `subtask` naming the provider step that stopped the login). Never a secret. */
+  errorMetadata?: Record<string, string>;
   /** CONNECTED: non-secret facts to keep with the account. */
   details?: Record<string, string>;
+  /** Behind a gateway: host:port of the replica holding the provider session; later calls about the intent go there. */
+  replica?: string;
   /** CONNECTED, from a driver: the provider session the login ended with. A secret: sealed with the account, never kept in the intent, an event, a log or a response. */
   session?: ProviderSession;
 }
@@ -72,6 +78,8 @@ export interface InteractiveCall {
   /** The latest the gateway may answer. */
   deadline: Date;
   log: Logger;
+  /** The gateway replica the intent's state named (AuthState.replica, kept on the intent): the call goes there. */
+  replica?: string;
 }
 
 export interface StartInput {

@@ -41,6 +41,10 @@ export function linkedinBasic(username: string, password = secret("li-password")
   };
 }
 
+export function linkedinCookie(accessToken = secret("li-at")): ConnectRequest {
+  return { variant: { case: "linkedinCookie", value: { accessToken } } };
+}
+
 export function twitter(username: string, password = secret("x-password")): ConnectRequest {
   return { variant: { case: "twitter", value: { username, email: `${username.replace("+", ".")}@example.com`, password } } };
 }

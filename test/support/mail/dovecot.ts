@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForPort, type HostPort } from "./net.ts";
@@ -23,6 +23,8 @@ export interface DovecotServer {
   /** Implicit TLS on port 993 (only with port993Address). */
   imaps993?: HostPort;
   listeners: HostPort[];
+  /** Changes the user's password, as an administrator would; resolves once Dovecot will have seen it. */
+  setPassword(password: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -122,7 +124,16 @@ ${[listener("imap", imap, false), imaps && listener("imaps", imaps, true), imaps
     await stop();
     throw new Error(`Dovecot did not start: ${String(e)}\n${stderr}\n${log}`);
   }
-  return { imap, imaps, imaps993, listeners, stop };
+  const setPassword = async (password: string) => {
+    const file = join(dir, "passwd");
+    const before = await stat(file);
+    await writeFile(file, `${options.user}:{PLAIN}${password}:::\n`);
+    // Dovecot re-reads the file when its mtime (whole seconds) changes: a write within the second it last read would go unseen.
+    await utimes(file, new Date(), new Date(Math.max(Date.now(), before.mtimeMs) + 2_000));
+    // And it looks at the file at most once per second of its clock: let that second pass.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+  };
+  return { imap, imaps, imaps993, listeners, setPassword, stop };
 }
 
 /** Root runs Dovecot's processes as the package's users and mail as nobody; anyone else runs it all as themselves. */

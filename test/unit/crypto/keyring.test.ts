@@ -1,8 +1,9 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../../../src/config.ts";
 import { loadKeyring, parseKeyring, type LoadKeyringOptions } from "../../../src/crypto/keyring.ts";
 import { createSealer, sealingAad } from "../../../src/crypto/sealer.ts";
 import { keyEntry } from "./keys.ts";
@@ -88,9 +89,9 @@ describe("loadKeyring", () => {
   let dir: string;
   let logs: string[];
   const options = (over: Partial<LoadKeyringOptions> = {}): LoadKeyringOptions => ({
-    env: {},
+    keys: undefined,
+    activeKey: undefined,
     dataDir: join(dir, "data"),
-    production: false,
     log: (msg) => logs.push(msg),
     ...over,
   });
@@ -101,18 +102,21 @@ describe("loadKeyring", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("uses SEALING_KEYS and SEALING_ACTIVE_KEY when set", () => {
-    const env = { SEALING_KEYS: `${keyEntry("k2024").entry},${keyEntry("k2025").entry}`, SEALING_ACTIVE_KEY: "k2024" };
-    expect(loadKeyring(options({ env, production: true })).activeKeyId).toBe("k2024");
+  it("uses SEALING_KEYS and SEALING_ACTIVE_KEY when set, and writes no development key", () => {
+    const env = { NODE_ENV: "production", SEALING_KEYS: `${keyEntry("k2024").entry},${keyEntry("k2025").entry}`, SEALING_ACTIVE_KEY: "k2024" };
+    expect(loadKeyring(options(loadConfig(env).sealing)).activeKeyId).toBe("k2024");
+    expect(loadKeyring(options({ keys: loadConfig({ SEALING_KEYS: env.SEALING_KEYS }).sealing.keys })).activeKeyId).toBe("k2025");
+    expect(existsSync(join(dir, "data"))).toBe(false);
   });
 
-  it("refuses to start in production without SEALING_KEYS", () => {
-    expect(() => loadKeyring(options({ production: true }))).toThrow(/SEALING_KEYS is required in production \(NODE_ENV=production\)/);
-    expect(() => loadKeyring(options({ production: true, env: { SEALING_KEYS: "  " } }))).toThrow(/required in production/);
+  it("the configuration refuses production without SEALING_KEYS", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/SEALING_KEYS is required in production \(NODE_ENV=production\)/);
+    expect(() => loadConfig({ NODE_ENV: "production", SEALING_KEYS: "  " })).toThrow(/required in production/);
   });
 
-  it("refuses SEALING_ACTIVE_KEY without SEALING_KEYS", () => {
-    expect(() => loadKeyring(options({ env: { SEALING_ACTIVE_KEY: "k2024" } }))).toThrow(/SEALING_KEYS is not/);
+  it("the configuration refuses SEALING_ACTIVE_KEY without SEALING_KEYS, or naming a key it does not list", () => {
+    expect(() => loadConfig({ SEALING_ACTIVE_KEY: "k2024" })).toThrow(/SEALING_KEYS is not/);
+    expect(() => loadConfig({ SEALING_KEYS: keyEntry("k2025").entry, SEALING_ACTIVE_KEY: "k2024" })).toThrow(/SEALING_ACTIVE_KEY "k2024" is not one of the keys in SEALING_KEYS \(k2025\)/);
   });
 
   it("generates a 0600 development key once, then reuses it", () => {

@@ -40,6 +40,24 @@ describe("wireDetails", () => {
     ]);
   });
 
+  it("echoes at most a short prefix of a field, a description, a metadata value and the message, and at most 16 violations", () => {
+    const huge = "k".repeat(1024 * 1024);
+    const violations = Array.from({ length: 40 }, (_, i) => ({ field: `headers["${i}${huge}"]`, description: `bad ${huge}` }));
+    const error = new AppError("invalid_parameters", { detail: huge, metadata: { host: huge }, violations });
+    const details = wireDetails(error, "r");
+    const bad = create(BadRequestSchema, details.find((d) => d.desc === BadRequestSchema)!.value as never).fieldViolations;
+    expect(bad).toHaveLength(16);
+    expect(bad[0]).toMatchObject({ field: `headers["0${"k".repeat(54)}…`, description: `bad ${"k".repeat(124)}…` });
+    expect(create(ErrorInfoSchema, details[0]!.value as never).metadata.host).toBe(`${"k".repeat(256)}…`);
+    expect(toConnectError(error, "r").rawMessage).toHaveLength(513);
+  });
+
+  it("never cuts a surrogate pair in half", () => {
+    const error = new AppError("invalid_parameters", { violations: [{ field: `${"a".repeat(63)}😀😀`, description: "d" }] });
+    const bad = create(BadRequestSchema, wireDetails(error, "r").find((d) => d.desc === BadRequestSchema)!.value as never).fieldViolations;
+    expect(bad[0]!.field).toBe(`${"a".repeat(63)}…`);
+  });
+
   it("RetryInfo carries the provider's delay, else one second", () => {
     const delay = (e: AppError) => create(RetryInfoSchema, wireDetails(e, "r").find((d) => d.desc === RetryInfoSchema)!.value as never).retryDelay!;
     expect(delay(new AppError("provider_error", { retryAfterMs: 2500 }))).toMatchObject({ seconds: 2n, nanos: 500_000_000 });

@@ -22,7 +22,7 @@ const connect = (init: Parameters<typeof create<typeof ConnectAccountRequestSche
 describe("validateRequest", () => {
   it("a valid message passes", async () => {
     await expect(connect({ variant: { case: "twitter", value: { username: "a", email: "a@b.co", password: "p" } } })()).resolves.toBeUndefined();
-    await expect(validateRequest(GetAccountRequestSchema, create(GetAccountRequestSchema, { accountId: "acc_1" }))).resolves.toBeUndefined();
+    await expect(validateRequest(GetAccountRequestSchema, create(GetAccountRequestSchema, { accountId: "acc_01HZX3Q4T5V6W7X8Y9Z0ABCDEF" }))).resolves.toBeUndefined();
   });
 
   it("a missing required field → missing_parameters, one violation named by its path", async () => {

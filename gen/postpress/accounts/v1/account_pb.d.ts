@@ -238,6 +238,21 @@ export declare type Account = Message<"postpress.accounts.v1.Account"> & {
    * @generated from field: google.protobuf.Timestamp access_token_expire_time = 9;
    */
   accessTokenExpireTime?: Timestamp | undefined;
+
+  /**
+   * Why the account is in its status, as an "errors/..." type (e.g. "errors/invalid_credentials"
+   * for CREDENTIALS_EXPIRED, "errors/provider_unreachable" for ERROR); empty when CONNECTED.
+   *
+   * @generated from field: string status_reason = 10;
+   */
+  statusReason: string;
+
+  /**
+   * When the status last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp status_change_time = 11;
+   */
+  statusChangeTime?: Timestamp | undefined;
 };
 
 /**
@@ -471,6 +486,14 @@ export enum AccountStatus {
    * @generated from enum value: ACCOUNT_STATUS_RECONNECTING = 4;
    */
   RECONNECTING = 4,
+
+  /**
+   * The provider kept failing or could not be reached at several health checks in a row;
+   * back to CONNECTED at the next check that passes.
+   *
+   * @generated from enum value: ACCOUNT_STATUS_ERROR = 5;
+   */
+  ERROR = 5,
 }
 
 /**

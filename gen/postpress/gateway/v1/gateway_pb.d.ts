@@ -14,7 +14,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 export declare const file_postpress_gateway_v1_gateway: GenFile;
 
 /**
- * A snapshot of one authentication. Holds no secret.
+ * A snapshot of one authentication. Holds no secret, except session on CONNECTED.
  *
  * @generated from message postpress.gateway.v1.AuthenticationState
  */
@@ -74,6 +74,24 @@ export declare type AuthenticationState = Message<"postpress.gateway.v1.Authenti
    * @generated from field: google.protobuf.Timestamp update_time = 8;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * CONNECTED: the provider session the login ended with (Baileys' authentication state, a
+   * GramJS StringSession), which postpress-accounts seals with the account so that any host
+   * can reopen it. Secret: present only on CONNECTED, never logged by either side.
+   *
+   * @generated from field: postpress.gateway.v1.ProviderSession session = 9;
+   */
+  session?: ProviderSession | undefined;
+
+  /**
+   * host:port of the gateway replica holding this authentication's provider session. With
+   * several replicas behind one GATEWAY_URL_<PROVIDER>, every later call about the intent
+   * goes to this replica; if it is gone, the session is too (errors/no_client_session).
+   *
+   * @generated from field: string replica_address = 10;
+   */
+  replicaAddress: string;
 };
 
 /**
@@ -81,6 +99,33 @@ export declare type AuthenticationState = Message<"postpress.gateway.v1.Authenti
  * Use `create(AuthenticationStateSchema)` to create a new message.
  */
 export declare const AuthenticationStateSchema: GenMessage<AuthenticationState>;
+
+/**
+ * A provider's lasting credential, as a driver serialized it.
+ *
+ * @generated from message postpress.gateway.v1.ProviderSession
+ */
+export declare type ProviderSession = Message<"postpress.gateway.v1.ProviderSession"> & {
+  /**
+   * What data is, versioned: "baileys-auth/v1", "gramjs-string-session/v1", "cookies/v1".
+   *
+   * @generated from field: string format = 1;
+   */
+  format: string;
+
+  /**
+   * The serialized session. Secret. Bounded well under the 4 MiB message limit (a fresh Baileys auth state is a few KiB).
+   *
+   * @generated from field: string data = 2;
+   */
+  data: string;
+};
+
+/**
+ * Describes the message postpress.gateway.v1.ProviderSession.
+ * Use `create(ProviderSessionSchema)` to create a new message.
+ */
+export declare const ProviderSessionSchema: GenMessage<ProviderSession>;
 
 /**
  * Start authenticating one ConnectAccount request.

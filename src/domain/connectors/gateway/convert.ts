@@ -7,6 +7,9 @@ import { kindOfType } from "./errors.ts";
 
 /** Bounds on what a gateway may make us store and show: its payloads are not trusted blindly. */
 const MAX_PAYLOAD_CHARS = 64 * 1024;
+/** A provider session (a Baileys auth state grows with the keys it holds) may be larger. */
+const MAX_SESSION_CHARS = 1024 * 1024;
+const REPLICA_ADDRESS = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 
 const checkpointKinds: Record<CheckpointType, CheckpointKind | undefined> = {
   [CheckpointType.UNSPECIFIED]: undefined,
@@ -72,6 +75,10 @@ export function stateFromProto(state: AuthenticationState | undefined): AuthStat
   const status = statuses[state.status];
   if (!status) throw malformed("unknown status");
   const out: AuthState = { status, version: Number(state.version) };
+  if (state.replicaAddress) {
+    if (!REPLICA_ADDRESS.test(state.replicaAddress)) throw malformed("replica_address is not host:port");
+    out.replica = state.replicaAddress;
+  }
   switch (status) {
     case "CHECKPOINT":
       if (!state.checkpoint) throw malformed("CHECKPOINT without a checkpoint");
@@ -88,11 +95,18 @@ export function stateFromProto(state: AuthenticationState | undefined): AuthStat
       };
       const details = Object.entries(state.details).filter(([k, v]) => k.length <= 64 && v.length <= 1024);
       if (details.length > 0) out.details = Object.fromEntries(details.slice(0, 32));
+      if (state.session?.data) {
+        if (state.session.data.length > MAX_SESSION_CHARS || state.session.format.length > 64) throw malformed("session too large");
+        out.session = { format: state.session.format, data: state.session.data };
+      }
       break;
     }
     case "FAILED":
       // A type we do not know is still a failure: the provider's side had a problem.
       out.errorKind = kindOfType(state.errorType) ?? "provider_error";
+      break;
+    case "EXPIRED":
+      out.errorKind = "intent_expired";
       break;
   }
   return out;

@@ -1,12 +1,12 @@
 import * as grpc from "@grpc/grpc-js";
 import { createRegistry, fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { ErrorInfoSchema, type ErrorInfo } from "../../../../gen/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema, RetryInfoSchema, type ErrorInfo, type RetryInfo } from "../../../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../../../gen/google/rpc/status_pb.js";
 import { AppError } from "../../../errors/app-error.ts";
 import { catalogue, type ErrorKind } from "../../../errors/catalogue.ts";
 
-const registry = createRegistry(ErrorInfoSchema);
+const registry = createRegistry(ErrorInfoSchema, RetryInfoSchema);
 
 /**
  * Types a gateway may not hand us: they speak of the caller's own call to us (its API key,
@@ -16,6 +16,7 @@ const NOT_FROM_A_GATEWAY: ReadonlySet<ErrorKind> = new Set([
   "missing_api_key",
   "invalid_api_key",
   "revoked_api_key",
+  "scope_required",
   "undecodable_request",
   "message_too_large",
   "request_canceled",
@@ -39,18 +40,24 @@ export function kindOfType(type: string, httpStatus?: string): ErrorKind | undef
   return NOT_FROM_A_GATEWAY.has(kind) ? undefined : kind;
 }
 
-function errorInfoOf(error: grpc.ServiceError): ErrorInfo | undefined {
+/** The gateway's ErrorInfo, and its RetryInfo as milliseconds (a provider's flood wait travels on). */
+function detailsOf(error: grpc.ServiceError): { info?: ErrorInfo; retryAfterMs?: number } {
+  const out: { info?: ErrorInfo; retryAfterMs?: number } = {};
   const bin = error.metadata?.get("grpc-status-details-bin")[0];
-  if (!(bin instanceof Buffer)) return undefined;
+  if (!(bin instanceof Buffer)) return out;
   try {
     for (const any of fromBinary(StatusSchema, bin).details) {
       const unpacked = anyUnpack(any, registry);
-      if (unpacked?.$typeName === "google.rpc.ErrorInfo") return unpacked as ErrorInfo;
+      if (unpacked?.$typeName === "google.rpc.ErrorInfo") out.info = unpacked as ErrorInfo;
+      if (unpacked?.$typeName === "google.rpc.RetryInfo") {
+        const delay = (unpacked as RetryInfo).retryDelay;
+        if (delay) out.retryAfterMs = Math.min(Number(delay.seconds) * 1000 + Math.floor(delay.nanos / 1e6), 24 * 3600_000);
+      }
     }
   } catch {
     // Undecodable details: judged by the status code alone.
   }
-  return undefined;
+  return out;
 }
 
 /**
@@ -64,7 +71,7 @@ export function gatewayError(error: unknown, context: { gateway: string; method:
   if (error instanceof AppError) return error;
   const serviceError = error as Partial<grpc.ServiceError>;
   if (typeof serviceError.code !== "number") return new AppError("provider_error", { cause: error, metadata: context });
-  const info = errorInfoOf(serviceError as grpc.ServiceError);
+  const { info, retryAfterMs } = detailsOf(serviceError as grpc.ServiceError);
   const type = info?.metadata.type;
   const known = type ? kindOfType(type, info?.metadata.httpStatus) : undefined;
   if (known) {
@@ -74,7 +81,7 @@ export function gatewayError(error: unknown, context: { gateway: string; method:
       const value = info?.metadata[key];
       if (value && /^[\w.:@+-]{1,128}$/.test(value)) metadata[key] = value;
     }
-    return new AppError(known, { metadata, cause: error });
+    return new AppError(known, { metadata, cause: error, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
   switch (serviceError.code) {
     case grpc.status.UNAVAILABLE:

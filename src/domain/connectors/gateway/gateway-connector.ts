@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethodServerStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
@@ -6,14 +7,14 @@ import type { AppError } from "../../../errors/app-error.ts";
 // The gateway's answers are bounded as ours are.
 import { MAX_MESSAGE_BYTES } from "../../../message-limits.ts";
 import type { VariantCase } from "../connector.ts";
-import type { AuthEvent, AuthState, InteractiveCall, InteractiveConnector, StartInput } from "../interactive.ts";
+import { FINAL_AUTH_STATUSES, type AuthEvent, type AuthState, type InteractiveCall, type InteractiveConnector, type StartInput } from "../interactive.ts";
 import { eventFromProto, stateFromProto } from "./convert.ts";
 import { gatewayError } from "./errors.ts";
 
 export interface GatewayConnectorOptions<C extends VariantCase> {
   /** The provider, as configuration names it (e.g. "WHATSAPP"): for logs and error metadata. */
   provider: string;
-  /** host:port of the gateway, plaintext HTTP/2. */
+  /** host:port of the gateway, plaintext HTTP/2; several replicas comma-separated. */
   address: string;
   variants: readonly C[];
 }
@@ -32,6 +33,19 @@ function levelOf(error: AppError): "debug" | "warn" {
   return ROUTINE.has(error.kind) ? "debug" : "warn";
 }
 
+/** Intents whose replica this process remembers from the gateway's answers (oldest forgotten first). */
+const MAX_REMEMBERED_ROUTES = 10_000;
+
+/** The replica every server replica picks for a key alike, with nothing stored: rendezvous hashing. */
+function rendezvous(key: string, replicas: readonly string[]): string {
+  let best = replicas[0]!;
+  let bestScore = -1;
+  for (const replica of replicas) {
+    const score = createHash("sha256").update(`${replica}\n${key}`).digest().readUIntBE(0, 6);
+    if (score > bestScore) [best, bestScore] = [replica, score];
+  }
+  return best;
+}
 
 /**
  * An InteractiveConnector backed by a provider-session gateway (postpress.gateway.v1). One
@@ -41,16 +55,47 @@ function levelOf(error: AppError): "debug" | "warn" {
  * is not there answers no_channel at once.
  */
 export function createGatewayConnector<C extends VariantCase>(options: GatewayConnectorOptions<C>): GatewayConnector<C> {
-  const client = new grpc.Client(options.address, grpc.credentials.createInsecure(), {
-    "grpc.initial_reconnect_backoff_ms": 200,
-    "grpc.max_reconnect_backoff_ms": 2000,
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-  });
+  const replicas = options.address.split(",").map((a) => a.trim()).filter(Boolean);
+  const clients = new Map<string, grpc.Client>();
+  const routes = new Map<string, string>();
   const gateway = options.provider;
   const methods = ProviderGatewayService.method;
 
-  function unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>, call: InteractiveCall): Promise<MessageShape<O>> {
+  function clientFor(address: string): grpc.Client {
+    let client = clients.get(address);
+    if (!client) {
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2000,
+        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+      });
+      clients.set(address, client);
+    }
+    return client;
+  }
+
+  /**
+   * The replica holding an intent's session: the one the caller names (kept on the intent),
+   * else the one a gateway answered with, else the rendezvous pick, which every server
+   * replica computes alike from the configured list.
+   */
+  function replicaFor(key: string, call?: InteractiveCall): string {
+    return call?.replica ?? routes.get(key) ?? rendezvous(key, replicas);
+  }
+
+  function remember(key: string, state: AuthState): AuthState {
+    if (FINAL_AUTH_STATUSES.has(state.status)) routes.delete(key);
+    else if (state.replica && routes.get(key) !== state.replica) {
+      routes.delete(key);
+      routes.set(key, state.replica);
+      if (routes.size > MAX_REMEMBERED_ROUTES) routes.delete(routes.keys().next().value!);
+    }
+    return state;
+  }
+
+  function unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I> & { intentId: string }, call: InteractiveCall): Promise<MessageShape<O>> {
+    const client = clientFor(replicaFor(input.intentId, call));
     const context = { gateway, method: method.name };
     return new Promise((resolve, reject) => {
       if (call.signal.aborted) {
@@ -87,9 +132,9 @@ export function createGatewayConnector<C extends VariantCase>(options: GatewayCo
     });
   }
 
-  async function* serverStream<I extends DescMessage, O extends DescMessage>(method: DescMethodServerStreaming<I, O>, input: MessageInitShape<I>, signal: AbortSignal, log: Logger): AsyncGenerator<MessageShape<O>> {
+  async function* serverStream<I extends DescMessage, O extends DescMessage>(method: DescMethodServerStreaming<I, O>, input: MessageInitShape<I> & { intentId: string }, signal: AbortSignal, log: Logger): AsyncGenerator<MessageShape<O>> {
     signal.throwIfAborted();
-    const stream = client.makeServerStreamRequest(
+    const stream = clientFor(replicaFor(input.intentId)).makeServerStreamRequest(
       `/${method.parent.typeName}/${method.name}`,
       (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
       (b: Buffer) => fromBinary(method.output, b),
@@ -123,25 +168,30 @@ export function createGatewayConnector<C extends VariantCase>(options: GatewayCo
         { intentId: input.intentId, workspaceId: input.workspaceId, accountId: input.accountId, request: input.request },
         call,
       );
-      return stateFromProto(response.state);
+      return remember(input.intentId, stateFromProto(response.state));
     },
     async solve(key, code, call) {
-      return stateFromProto((await unary(methods.solve, { intentId: key, code }, call)).state);
+      return remember(key, stateFromProto((await unary(methods.solve, { intentId: key, code }, call)).state));
     },
     async resend(key, call) {
-      return stateFromProto((await unary(methods.resend, { intentId: key }, call)).state);
+      return remember(key, stateFromProto((await unary(methods.resend, { intentId: key }, call)).state));
     },
     async cancel(key, call) {
-      return stateFromProto((await unary(methods.cancel, { intentId: key }, call)).state);
+      return remember(key, stateFromProto((await unary(methods.cancel, { intentId: key }, call)).state));
     },
     async get(key, call) {
-      return stateFromProto((await unary(methods.getIntent, { intentId: key }, call)).state);
+      return remember(key, stateFromProto((await unary(methods.getIntent, { intentId: key }, call)).state));
     },
     async *events(key, signal, log): AsyncGenerator<AuthEvent> {
-      for await (const event of serverStream(methods.streamEvents, { intentId: key }, signal, log)) yield eventFromProto(event);
+      for await (const event of serverStream(methods.streamEvents, { intentId: key }, signal, log)) {
+        const converted = eventFromProto(event);
+        remember(key, converted.state);
+        yield converted;
+      }
     },
     close() {
-      client.close();
+      for (const client of clients.values()) client.close();
+      clients.clear();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ErrorKind } from "../../../errors/catalogue.ts";
 import type { Connector } from "../connector.ts";
+import type { TargetGuard } from "../../../net/target-guard.ts";
 import type { OAuthConfig } from "../oauth/config.ts";
 import { createHttpClient, unexpectedAnswer, type ProviderAnswer } from "../oauth/http-client.ts";
 import { arrayField, field, stringField } from "../oauth/json.ts";
@@ -9,8 +10,8 @@ import { oauthResult, readProfile } from "../oauth/refresh.ts";
  * Gmail through Google OAuth tokens the caller obtained: the Gmail profile says whose
  * mailbox the access token opens, and its address is the identity.
  */
-export function createGoogleConnector(config: OAuthConfig): Connector<"googleOauth"> {
-  const http = createHttpClient(config);
+export function createGoogleConnector(config: OAuthConfig, guard?: TargetGuard): Connector<"googleOauth"> {
+  const http = createHttpClient(config, guard);
   const source = {
     provider: "google",
     profileUrl: `${config.google.apiBaseUrl}/gmail/v1/users/me/profile`,

@@ -1,4 +1,5 @@
 import { ImapEncryption } from "../../../../gen/postpress/accounts/v1/variants_pb.js";
+import type { DialTarget } from "../../../net/target-guard.ts";
 import { bounded, type CheckContext, type Login, type Security } from "./check.ts";
 import { toMailError, type Endpoint } from "./errors.ts";
 import { tlsOptions } from "./tls.ts";
@@ -15,16 +16,18 @@ export function imapSecurity(encryption: ImapEncryption, port: number): Security
 }
 
 /** Connects, secures, logs in, lists the mailboxes and logs out; the socket is closed when it settles. */
-export async function checkImap(endpoint: Endpoint, security: Security, login: Login, ctx: CheckContext): Promise<void> {
+export async function checkImap(endpoint: Endpoint, target: DialTarget, security: Security, login: Login, ctx: CheckContext): Promise<void> {
   // Loaded on the first mail connect: imapflow costs ~80 ms and ~30 MB, which no other call needs.
   const { ImapFlow } = await import("imapflow");
   const client = new ImapFlow({
-    host: endpoint.host,
+    // The address the guard checked, never the name again; the name stays for TLS.
+    host: target.address,
+    servername: target.servername,
     port: endpoint.port,
     secure: security === "tls",
     // true makes STARTTLS a requirement: without it imapflow would carry on in plain text.
     doSTARTTLS: security === "starttls" ? true : undefined,
-    tls: tlsOptions(ctx.trust),
+    tls: tlsOptions(ctx.trust, target),
     auth: login,
     // connect() then runs the whole check: LOGIN, LIST, LOGOUT.
     verifyOnly: true,

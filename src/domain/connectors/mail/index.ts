@@ -1,7 +1,8 @@
 import type { SecureContext } from "node:tls";
+import { createTargetGuard, type DialTarget, type TargetGuard } from "../../../net/target-guard.ts";
 import type { Connector } from "../connector.ts";
-import type { CheckContext } from "./check.ts";
-import type { Endpoint } from "./errors.ts";
+import { bounded, type CheckContext } from "./check.ts";
+import { toMailError, type Endpoint } from "./errors.ts";
 import { mailIdentity, normaliseHost } from "./identity.ts";
 import { checkImap, imapSecurity } from "./imap.ts";
 import { checkSmtp, smtpSecurity } from "./smtp.ts";
@@ -12,6 +13,8 @@ export interface MailConnectorConfig {
   extraCaPem?: string | Buffer;
   /** Longest wait for TCP, TLS and the greeting, per protocol (default 15 s); the request deadline applies too. */
   connectTimeoutMs?: number;
+  /** Which addresses the mail servers may resolve to (default: no internal network). */
+  guard?: TargetGuard;
 }
 
 /**
@@ -24,6 +27,7 @@ export function createMailConnector(config: MailConnectorConfig = {}): Connector
   extraCertificates(config.extraCaPem);
   let trust: SecureContext | undefined;
   const connectTimeoutMs = config.connectTimeoutMs ?? 15_000;
+  const guard = config.guard ?? createTargetGuard();
   return {
     variants: ["mail"],
     async connect({ variant, signal, deadline, log }) {
@@ -36,6 +40,10 @@ export function createMailConnector(config: MailConnectorConfig = {}): Connector
       trust ??= createTrustStore(config.extraCaPem);
       const sibling = new AbortController();
       const ctx: CheckContext = { trust, connectTimeoutMs, deadline, stop: AbortSignal.any([signal, sibling.signal]) };
+      // Both hosts pass the guard before either is dialled; IMAP's refusal is reported first.
+      const [imapTarget, smtpTarget] = await Promise.allSettled([dialTarget(guard, imap, ctx), dialTarget(guard, smtp, ctx)]);
+      if (imapTarget.status === "rejected") throw imapTarget.reason;
+      if (smtpTarget.status === "rejected") throw smtpTarget.reason;
       let failure: unknown;
       const watch = (check: Promise<void>) =>
         check.catch((error: unknown) => {
@@ -43,8 +51,8 @@ export function createMailConnector(config: MailConnectorConfig = {}): Connector
           sibling.abort(error);
         });
       await Promise.all([
-        watch(checkImap(imap, imapMode, { user: variant.imapUser, pass: variant.imapPassword }, ctx)),
-        watch(checkSmtp(smtp, smtpMode, { user: variant.smtpUser, pass: variant.smtpPassword }, ctx)),
+        watch(checkImap(imap, imapTarget.value, imapMode, { user: variant.imapUser, pass: variant.imapPassword }, ctx)),
+        watch(checkSmtp(smtp, smtpTarget.value, smtpMode, { user: variant.smtpUser, pass: variant.smtpPassword }, ctx)),
       ]);
       if (failure !== undefined) throw failure;
 
@@ -54,4 +62,13 @@ export function createMailConnector(config: MailConnectorConfig = {}): Connector
       };
     },
   };
+}
+
+/** Resolves and checks one server's host once; the check then dials the address it answers. */
+async function dialTarget(guard: TargetGuard, endpoint: Endpoint, ctx: CheckContext): Promise<DialTarget> {
+  try {
+    return await bounded(endpoint, ctx, () => guard.resolve(endpoint.host, `mail.${endpoint.protocol}_host`));
+  } catch (error) {
+    throw toMailError(endpoint, error);
+  }
 }

@@ -1,4 +1,5 @@
 import type SMTPConnection from "nodemailer/lib/smtp-connection";
+import type { DialTarget } from "../../../net/target-guard.ts";
 import { bounded, type CheckContext, type Login, type Security } from "./check.ts";
 import { mailFailure, toMailError, type Endpoint } from "./errors.ts";
 import { tlsOptions } from "./tls.ts";
@@ -12,15 +13,16 @@ export function smtpSecurity(port: number): Security {
 }
 
 /** Connects, says EHLO, secures, authenticates and quits; the socket is closed when it settles. */
-export async function checkSmtp(endpoint: Endpoint, security: Security, login: Login, ctx: CheckContext): Promise<void> {
+export async function checkSmtp(endpoint: Endpoint, target: DialTarget, security: Security, login: Login, ctx: CheckContext): Promise<void> {
   // Loaded on the first mail connect, like imapflow: no other call needs it.
   const { default: SMTPConnection } = await import("nodemailer/lib/smtp-connection");
   const connection = new SMTPConnection({
-    host: endpoint.host,
+    // The address the guard checked, never the name again; the name stays for TLS (tls.servername).
+    host: target.address,
     port: endpoint.port,
     secure: security === "tls",
     requireTLS: security === "starttls",
-    tls: tlsOptions(ctx.trust),
+    tls: tlsOptions(ctx.trust, target),
     connectionTimeout: ctx.connectTimeoutMs,
     greetingTimeout: ctx.connectTimeoutMs,
     // Destroy instead of waiting for the server's FIN: the check is over once it settles.

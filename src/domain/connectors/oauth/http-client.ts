@@ -1,6 +1,9 @@
 import type { Logger } from "pino";
+import { fetch } from "undici";
 import { AppError, isAppError } from "../../../errors/app-error.ts";
 import type { ErrorKind } from "../../../errors/catalogue.ts";
+import { guardedAgent } from "../../../net/guarded-agent.ts";
+import { createTargetGuard, type TargetGuard } from "../../../net/target-guard.ts";
 import { field } from "./json.ts";
 import { innerBudgetMs } from "../../deadline.ts";
 
@@ -66,7 +69,12 @@ export interface HttpClient {
 /** Connect-phase failures: the provider could not be reached at all. */
 const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
 
-export function createHttpClient(options: HttpClientOptions): HttpClient {
+/**
+ * `guard` checks every address the client dials (default: refuse internal networks). The
+ * base URLs are the operator's, so a refused one is a server fault, not the caller's.
+ */
+export function createHttpClient(options: HttpClientOptions, guard: TargetGuard = createTargetGuard()): HttpClient {
+  const dispatcher = guardedAgent(guard, "provider_url");
   return {
     async request(request) {
       const { provider, log } = request;
@@ -91,6 +99,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           signal: AbortSignal.any([request.signal, timeout]),
           // Identity endpoints never redirect; following one would send the token elsewhere.
           redirect: "manual",
+          dispatcher,
         });
         const text = await readBounded(response, options.maxResponseBytes, provider);
         const answer: ProviderAnswer = {
@@ -192,6 +201,9 @@ function transportError(e: unknown, request: ProviderRequest, timeout: AbortSign
     const deadlinePassed = Date.now() >= request.deadline.getTime() || (reason instanceof DOMException && reason.name === "TimeoutError");
     return deadlinePassed ? timedOut(provider) : new AppError("request_canceled", { metadata: { provider } });
   }
+  const refused = causes(e).find((cause) => isAppError(cause) && cause.kind === "target_not_allowed");
+  // The operator's base URL points inside the network: the cause says so in the server's log.
+  if (refused) return new AppError("unexpected_error", { metadata: { provider }, cause: refused });
   const code = errorCode(e);
   const unreachable = code !== undefined && unreachableCodes.has(code);
   // undici's errors name the address and the system call, never a header or the body.
@@ -218,9 +230,16 @@ function tooLarge(provider: ProviderName, limit: number): AppError {
 
 /** The system error code (ECONNREFUSED, ...): fetch wraps it as TypeError("fetch failed", { cause }). */
 function errorCode(e: unknown): string | undefined {
-  for (let at = e, depth = 0; at !== undefined && depth < 5; at = field(at, "cause"), depth++) {
+  for (const at of causes(e)) {
     const code = field(at, "code");
     if (typeof code === "string") return code;
   }
   return undefined;
+}
+
+/** The error and its causes, outermost first, at most five deep. */
+function causes(e: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let at = e; at !== undefined && chain.length < 5; at = field(at, "cause")) chain.push(at);
+  return chain;
 }

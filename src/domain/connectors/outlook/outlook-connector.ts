@@ -1,5 +1,6 @@
 import { AppError } from "../../../errors/app-error.ts";
 import type { Connector } from "../connector.ts";
+import type { TargetGuard } from "../../../net/target-guard.ts";
 import type { OAuthConfig } from "../oauth/config.ts";
 import { createHttpClient, unexpectedAnswer } from "../oauth/http-client.ts";
 import { stringField } from "../oauth/json.ts";
@@ -21,8 +22,8 @@ const mismatchDetails = {
  * Outlook / Microsoft 365 through Microsoft identity platform tokens the caller obtained:
  * Graph's /me must be the account the request names, by id and by address.
  */
-export function createOutlookConnector(config: OAuthConfig): Connector<"outlook"> {
-  const http = createHttpClient(config);
+export function createOutlookConnector(config: OAuthConfig, guard?: TargetGuard): Connector<"outlook"> {
+  const http = createHttpClient(config, guard);
   const source = {
     provider: "microsoft",
     profileUrl: `${config.microsoft.graphBaseUrl}/v1.0/me?$select=id,mail,userPrincipalName,displayName`,
