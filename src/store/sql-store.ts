@@ -17,9 +17,9 @@ import {
   workspaceToRow,
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
-import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { createEventStore } from "./sql-events.ts";
-import { first, insert, type Statement } from "./sql-helpers.ts";
+import { assignments, first, insert, insertOrFind } from "./sql-helpers.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
 import type { InsertAccountResult, IntentChanges, StaleSecret, Store } from "./store.ts";
 
@@ -280,27 +280,7 @@ class Rollback {
   }
 }
 
-/** "a = $n, b = $n+1, ..." for the columns of `row`, numbered from `first`. */
-function assignments(row: Record<string, SqlParam>, first: number): string {
-  return Object.keys(row).map((column, i) => `${column} = $${first + i}`).join(", ");
-}
-
 /** The SET list that ends an intent; its waiting secrets go too, they only served the flow. */
 function closing(statusParam: number, atParam: number): string {
   return `status = $${statusParam}, closed_at = $${atParam}, updated_at = $${atParam}, secrets_key_id = NULL, secrets_envelope = NULL, revision = revision + 1`;
-}
-
-/**
- * Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING, and on conflict reads the row that
- * holds the key. Tried again if that row is already gone (closed or deleted by someone
- * else between the two statements, possible under PostgreSQL's READ COMMITTED).
- */
-async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: Statement): Promise<{ inserted: Row } | { existing: Row }> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const [inserted] = await tx.query(...insertion);
-    if (inserted) return { inserted };
-    const [existing] = await tx.query(...find);
-    if (existing) return { existing };
-  }
-  throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
 }

@@ -24,7 +24,7 @@ describe("the configuration schema", () => {
     expect(config.production).toBe(false);
     expect(config.log).toEqual({ level: "info", format: "json" });
     expect(config.drainTimeoutMs).toBe(10_000);
-    expect(config.intents).toEqual({ ttlMs: 120_000, pollMs: 300 });
+    expect(config.intents).toEqual({ ttlMs: 120_000, pollMs: 15_000, sweepMs: 30_000, maxPending: 1_000 });
     expect(config.mail).toEqual({ extraCaPem: undefined, connectTimeoutMs: 15_000 });
     expect(config.sealing).toEqual({ keys: undefined, activeKey: undefined });
   });
