@@ -229,10 +229,6 @@ const serverChecks: ((c: Config) => Problem | undefined)[] = [
       ? { variable: "HTTP_PORT", accepted: "a port other than GRPC_PORT", message: `HTTP_PORT and GRPC_PORT are both ${c.listen.grpcPort}: each protocol needs its own port` }
       : undefined,
   (c) =>
-    c.intents.pollMs >= c.intents.ttlMs
-      ? { variable: "INTENT_POLL_MS", accepted: "fewer milliseconds than INTENT_TTL_MS", message: `INTENT_POLL_MS (${c.intents.pollMs}) must be below INTENT_TTL_MS (${c.intents.ttlMs})` }
-      : undefined,
-  (c) =>
     c.listen.metricsPort !== undefined && c.listen.metricsPort !== 0 && (c.listen.metricsPort === c.listen.grpcPort || c.listen.metricsPort === c.listen.httpPort)
       ? { variable: "METRICS_PORT", accepted: "a port other than GRPC_PORT and HTTP_PORT", message: `METRICS_PORT ${c.listen.metricsPort} is already GRPC_PORT or HTTP_PORT: metrics need a port of their own` }
       : undefined,
