@@ -32,7 +32,7 @@ export async function outcomeOf(store: Store, dispatched: Dispatched): Promise<C
     case "callError":
       throw dispatched.error;
     case "error":
-      throw new AppError(reply.kind, { metadata: reply.metadata, ...(reply.detail ? { detail: reply.detail } : {}) });
+      throw new AppError(reply.kind, { metadata: reply.metadata, ...(reply.detail ? { detail: reply.detail } : {}), ...(reply.retryAfterMs !== undefined ? { retryAfterMs: reply.retryAfterMs } : {}) });
     case "canceled":
       throw new AppError("unexpected_error", { detail: "a cancel reply to a connect command" });
   }

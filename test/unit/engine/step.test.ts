@@ -178,6 +178,26 @@ describe("provider reports as inputs", () => {
   });
 });
 
+describe("gateway replicas and failure details", () => {
+  it("an open intent keeps the replica a report names (so later calls go there); a closed one does not change", () => {
+    const input = inputOfReport({ status: "CHECKPOINT", version: 1, checkpoint: qr(1), replica: "10.0.0.7:50061" });
+    const t = step(fresh, input, T0, rules);
+    expect(t.intent.flow).toMatchObject({ flow: "interactive", replica: "10.0.0.7:50061" });
+    // The same replica again: nothing to write.
+    const again = step(t.intent, inputOfReport({ status: "PENDING", version: 1, replica: "10.0.0.7:50061" }), T0, rules);
+    expect(again.intent).toBe(t.intent);
+    const moved = step(t.intent, inputOfReport({ status: "PENDING", version: 1, replica: "10.0.0.8:50061" }), T0, rules);
+    expect(moved.intent.flow).toMatchObject({ replica: "10.0.0.8:50061" });
+    const ended = closed("CANCELED");
+    expect(step(ended, inputOfReport({ status: "PENDING", version: 9, replica: "x:1" }), T0, rules).intent).toBe(ended);
+  });
+
+  it("a FAILED report carries the provider's retry hint and safe metadata", () => {
+    const input = inputOfReport({ status: "FAILED", version: 1, errorKind: "provider_error", retryAfterMs: 42_000, errorMetadata: { subtask: "LoginEnterPassword" } });
+    expect(input).toMatchObject({ type: "failed", errorKind: "provider_error", retryAfterMs: 42_000, metadata: { subtask: "LoginEnterPassword" } });
+  });
+});
+
 describe("watch events", () => {
   it("PENDING, CHECKPOINT, CHECKPOINT_REFRESHED, then the end, each once", () => {
     const open = interactive("OPEN", { version: 0, seq: 0 });

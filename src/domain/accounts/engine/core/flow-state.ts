@@ -35,6 +35,7 @@ export function parseFlowState(json: Record<string, unknown> | null): FlowState 
         seq: count(json, "seq"),
         checkpoint: json.checkpoint === null || json.checkpoint === undefined ? null : parseCheckpoint(json.checkpoint),
         ...extra,
+        ...optionalField(json, "replica"),
       };
     }
     default:
@@ -87,4 +88,9 @@ function count(record: Record<string, unknown>, field: string): number {
 
 function invalid(field: string, problem: string): AppError {
   return new AppError("unexpected_error", { detail: `Stored intent state: ${field} ${problem}.` });
+}
+
+function optionalField(record: Record<string, unknown>, field: string): Record<string, string> {
+  const value = optionalText(record, field);
+  return value === undefined ? {} : { [field]: value };
 }

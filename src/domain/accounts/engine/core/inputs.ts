@@ -13,13 +13,14 @@ export type Input =
   /** A ConnectAccount with restart=true for the same identity replaces this intent. */
   | { type: "restart" }
   // Provider events: what the provider side reported (a gateway, a driver, a one-shot connector).
-  | { type: "pending"; version: number }
+  | ({ type: "pending"; version: number } & Reported)
   /** A new checkpoint, or the same one refreshed (a rotated QR code, a resent code). */
-  | { type: "checkpoint"; version: number; checkpoint: CheckpointInfo }
-  | { type: "connected"; version: number; login: Login }
-  | { type: "failed"; version: number; errorKind: ErrorKind }
+  | ({ type: "checkpoint"; version: number; checkpoint: CheckpointInfo } & Reported)
+  | ({ type: "connected"; version: number; login: Login } & Reported)
+  /** `retryAfterMs` and `metadata` reach the caller whose call led there (its error's RetryInfo and metadata); not stored. */
+  | ({ type: "failed"; version: number; errorKind: ErrorKind; retryAfterMs?: number; metadata?: Record<string, string> } & Reported)
   /** The provider side gave the login up on its own. */
-  | { type: "ended"; version: number; status: "CANCELED" | "EXPIRED" }
+  | ({ type: "ended"; version: number; status: "CANCELED" | "EXPIRED" } & Reported)
   // What the shell's own effects ran into.
   | { type: "callFailed"; call: ProviderCall; errorKind: ErrorKind }
   /** createAccount found the provider identity already linked in the workspace. */
@@ -27,6 +28,12 @@ export type Input =
   // Ticks.
   /** The intent's expiry passed. `probed`: the provider side was asked how it stands first (or could not say). */
   | { type: "expiry"; probed: boolean };
+
+/** What every provider-side report may carry besides its state. */
+export interface Reported {
+  /** The gateway replica that holds the session: kept on the intent, so later calls go there. */
+  replica?: string;
+}
 
 /** Which provider-side call failed: "follow" and "probe" are background work no caller waits on. */
 export type ProviderCall = "start" | "solve" | "resend" | "follow" | "probe";
@@ -59,7 +66,7 @@ export type Reply =
   | { type: "account" }
   | { type: "checkpoint"; checkpoint: CheckpointInfo }
   | { type: "canceled" }
-  | { type: "error"; kind: ErrorKind; metadata: Record<string, string>; detail?: string }
+  | { type: "error"; kind: ErrorKind; metadata: Record<string, string>; detail?: string; retryAfterMs?: number }
   /** The provider call's own error is the answer. */
   | { type: "callError" };
 
@@ -81,6 +88,11 @@ export interface Rules {
 
 /** A provider-side state report as the step input it stands for. */
 export function inputOfReport(state: AuthState): Input {
+  const input = reportOf(state);
+  return state.replica ? { ...input, replica: state.replica } : input;
+}
+
+function reportOf(state: AuthState): Extract<Input, Reported & { version: number }> {
   switch (state.status) {
     case "PENDING":
       return { type: "pending", version: state.version };
@@ -94,7 +106,13 @@ export function inputOfReport(state: AuthState): Input {
         login: { identity: state.identity, ...(state.details ? { details: state.details } : {}), ...(state.session ? { session: state.session } : {}) },
       };
     case "FAILED":
-      return { type: "failed", version: state.version, errorKind: state.errorKind ?? "provider_error" };
+      return {
+        type: "failed",
+        version: state.version,
+        errorKind: state.errorKind ?? "provider_error",
+        ...(state.retryAfterMs !== undefined ? { retryAfterMs: state.retryAfterMs } : {}),
+        ...(state.errorMetadata ? { metadata: state.errorMetadata } : {}),
+      };
     case "CANCELED":
     case "EXPIRED":
       return { type: "ended", version: state.version, status: state.status };

@@ -47,6 +47,8 @@ export interface InteractiveFlow {
   seq: number;
   checkpoint: CheckpointInfo | null;
   duplicateOf?: string;
+  /** Behind replicated gateways: the replica holding the provider session (AuthState.replica); later calls go there. */
+  replica?: string;
 }
 
 export const OPEN_STATUSES: ReadonlySet<IntentStatus> = new Set(["OPEN", "CHECKPOINT"]);

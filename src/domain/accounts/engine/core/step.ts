@@ -16,6 +16,7 @@ const NOTHING_STARTED: ReadonlySet<ErrorKind> = new Set(["no_channel", "no_handl
  * applied twice, or after the intent ended, changes nothing the second time.
  */
 export function step(intent: Intent, input: Input, at: number, rules: Rules): Transition {
+  if ("replica" in input && input.replica) intent = onReplica(intent, input.replica, at);
   switch (input.type) {
     case "begin":
       // Only a fresh intent starts; anything else is a no-op answered by what the intent is.
@@ -146,4 +147,10 @@ function sameCheckpoint(a: CheckpointInfo, b: CheckpointInfo | null): boolean {
   if (!b) return false;
   const fields = ["type", "qrCode", "pairingCode", "captchaData", "codeSentTo", "expiresAt"] as const;
   return fields.every((f) => (a[f] ?? "") === (b[f] ?? ""));
+}
+
+/** An open interactive intent remembers the gateway replica a report came from (the session lives there). */
+function onReplica(intent: Intent, replica: string, at: number): Intent {
+  if (!isOpen(intent) || intent.flow.flow !== "interactive" || intent.flow.replica === replica) return intent;
+  return { ...intent, flow: { ...intent.flow, replica }, updatedAt: at };
 }

@@ -141,7 +141,7 @@ export class IntentEngine {
     // A stale record is fine: if the intent changed meanwhile, the compare-and-set re-reads it.
     const answered = await this.dispatch(record, input, ctx);
     // This very call led there: a failure is answered as itself, not as a dead intent.
-    return { ...answered, reply: answered.reply ?? replyOf(intentOf(answered.record), true) };
+    return { ...answered, reply: answered.reply ?? withFailureDetails(replyOf(intentOf(answered.record), true), input) };
   }
 
   private async createAccount(record: IntentRecord, login: Login, ctx: DispatchContext): Promise<Dispatched> {
@@ -173,7 +173,11 @@ export class IntentEngine {
       .then(() => {
         // A variant no longer configured here has nothing to cancel.
         const connector = this.connectorOf(record);
-        return connector && isInteractive(connector) ? connector.cancel(providerKeyOf(record), backgroundCall(log)) : undefined;
+        if (!connector || !isInteractive(connector)) return undefined;
+        const flow = intentOf(record).flow;
+        const call = backgroundCall(log);
+        if (flow.flow === "interactive" && flow.replica) call.replica = flow.replica;
+        return connector.cancel(providerKeyOf(record), call);
       })
       .then(() => undefined)
       .catch((err: unknown) => log.debug({ intentId: record.id, errorType: err instanceof AppError ? err.entry.type : undefined }, "provider cancel failed (best effort)"));
@@ -184,4 +188,10 @@ export class IntentEngine {
     if (!latest) throw new AppError("unexpected_error", { detail: "intent vanished" });
     return latest;
   }
+}
+
+/** The provider's retry hint and safe metadata (a Telegram flood wait, the step that stopped a login) on the failure its report caused. */
+function withFailureDetails(reply: Reply, input: Input): Reply {
+  if (reply.type !== "error" || input.type !== "failed" || reply.kind !== input.errorKind) return reply;
+  return { ...reply, metadata: { ...input.metadata, ...reply.metadata }, ...(input.retryAfterMs !== undefined ? { retryAfterMs: input.retryAfterMs } : {}) };
 }

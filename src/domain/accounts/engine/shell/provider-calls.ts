@@ -39,6 +39,8 @@ export class ProviderCalls {
       return this.connectOnce(request, bounded);
     }
     const connector = this.interactive(flow);
+    // Behind replicated gateways the call goes to the replica that holds the session.
+    if (flow.replica) bounded.replica = flow.replica;
     let state: AuthState;
     switch (effect.type) {
       case "start":
