@@ -1,9 +1,10 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { KEY_ID, parseKeyring } from "./crypto/keyring.ts";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
-import { extraCertificates } from "./domain/connectors/mail/tls.ts";
 import { cidrList, hostPort, hostPorts, integer, Invalid, NON_NEGATIVE_MS, oneOf, originList, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { driversSchema, webDriversSchema } from "./config/drivers.ts";
+import { pemFile } from "./config/pem-file.ts";
+import { providerIntervals } from "./config/provider-intervals.ts";
 import { tracingProblem, tracingSchema } from "./config/tracing.ts";
 import { readTree, type Parsed, type Problem, type SettingTree } from "./config/tree.ts";
 
@@ -13,9 +14,6 @@ import { readTree, type Parsed, type Problem, type SettingTree } from "./config/
  * nothing else reads process.env. Adding a setting is one entry here (its `--help` line,
  * its error message and its type in Config follow from it).
  */
-/** The web drivers append the provider's own paths to these origins. */
-const HTTPS_BASE = { accepted: "an https:// URL", parse: url(["https:"], { base: true }) };
-
 export const schema = {
   listen: {
     host: setting({ env: "HOST", default: "127.0.0.1", doc: "bind address of both ports", accepted: "a host name or IP address", parse: (v) => v }),
@@ -83,7 +81,9 @@ export const schema = {
   drainTimeoutMs: setting({ env: "DRAIN_TIMEOUT_MS", default: "10000", doc: "on SIGTERM/SIGINT: how long in-flight calls get before the server exits", ...POSITIVE_MS }),
   intents: {
     ttlMs: setting({ env: "INTENT_TTL_MS", default: "120000", doc: "how long an unfinished connection attempt blocks its identity if its process dies", ...POSITIVE_MS }),
-    pollMs: setting({ env: "INTENT_POLL_MS", default: "300", doc: "how often a pending intent is re-read while a call or a watch waits on it", ...POSITIVE_MS }),
+    pollMs: setting({ env: "INTENT_POLL_MS", default: "15000", doc: "the safety net: how often a replica re-reads the open intents it tracks, whatever notifications said (changes arrive by notification first)", ...POSITIVE_MS }),
+    sweepMs: setting({ env: "INTENT_SWEEP_MS", default: "30000", doc: "how often each replica closes abandoned intents (expired, nobody tracking them); 0: never", ...NON_NEGATIVE_MS }),
+    maxPending: setting({ env: "MAX_PENDING_INTENTS", default: "1000", doc: "open intents (connections in progress) one workspace may have at once; beyond: errors/too_many_pending_intents", accepted: "a positive whole number", parse: integer(1) }),
   },
   auth: {
     apiKeyCacheMs: setting({ env: "API_KEY_CACHE_MS", default: "5000", doc: "how long a replica trusts an API key read from the store (a revocation takes this long)", ...NON_NEGATIVE_MS }),
@@ -166,36 +166,8 @@ export const schema = {
     requestTimeoutMs: setting({ env: "OAUTH_REQUEST_TIMEOUT_MS", default: "10000", doc: "longest wait for one Google or Microsoft call (the request deadline applies too)", ...POSITIVE_MS }),
     maxResponseBytes: setting({ env: "OAUTH_MAX_RESPONSE_BYTES", default: "1048576", doc: "larger provider answers are refused", accepted: "a whole number of bytes (at least 1024)", parse: integer(1024) }),
   },
-  drivers: {
-    maxPendingSessions: setting({ env: "DRIVER_MAX_PENDING_SESSIONS", default: "200", doc: "provider logins one process (server or gateway) holds while they wait for the person; beyond: errors/service_unavailable", accepted: "a positive whole number", parse: integer(1) }),
-    sessionTtlMs: setting({ env: "DRIVER_SESSION_TTL_MS", default: "600000", doc: "the longest a provider login may wait before its sockets are closed and it ends EXPIRED", ...POSITIVE_MS }),
-    telegram: {
-      apiId: setting({ env: "TELEGRAM_API_ID", doc: "Telegram application id (my.telegram.org), with TELEGRAM_API_HASH; unset: Telegram answers errors/feature_not_implemented naming them", accepted: "a positive integer", parse: integer(1, 999_999_999_999) }),
-      apiHash: setting({
-        env: "TELEGRAM_API_HASH",
-        doc: "Telegram application hash, with TELEGRAM_API_ID",
-        accepted: "32 hexadecimal characters",
-        secret: true,
-        parse: (v) => {
-          if (!/^[0-9a-f]{32}$/i.test(v)) throw new Invalid();
-          return v;
-        },
-      }),
-    },
-  },
-  webDrivers: {
-    linkedinBaseUrl: setting({ env: "LINKEDIN_BASE_URL", default: "https://www.linkedin.com", doc: "LinkedIn's web origin (login, Voyager, challenges)", ...HTTPS_BASE }),
-    instagramBaseUrl: setting({ env: "INSTAGRAM_BASE_URL", default: "https://i.instagram.com", doc: "Instagram's private API origin", ...HTTPS_BASE }),
-    facebookBaseUrl: setting({ env: "FACEBOOK_BASE_URL", default: "https://www.facebook.com", doc: "Facebook's web origin (the messages page of Messenger sessions)", ...HTTPS_BASE }),
-    facebookGraphBaseUrl: setting({ env: "FACEBOOK_GRAPH_BASE_URL", default: "https://b-graph.facebook.com", doc: "Facebook's app login origin (/auth/login)", ...HTTPS_BASE }),
-    twitterApiBaseUrl: setting({ env: "TWITTER_API_BASE_URL", default: "https://api.x.com", doc: "X's API origin", ...HTTPS_BASE }),
-    twitterWebBaseUrl: setting({ env: "TWITTER_WEB_BASE_URL", default: "https://x.com", doc: "X's web origin", ...HTTPS_BASE }),
-    extraCaPem: setting({ env: "DRIVERS_EXTRA_CA_FILE", doc: "extra CAs the web drivers trust (a TLS-inspecting egress, tests)", accepted: "a readable PEM file of CA certificates", parse: (path) => pemFile(path, "drivers") }),
-    requestTimeoutMs: setting({ env: "DRIVERS_REQUEST_TIMEOUT_MS", default: "20000", doc: "per request of a web driver: connect (proxy handshake included), TLS, answer", ...POSITIVE_MS }),
-    checkpointTtlMs: setting({ env: "DRIVERS_CHECKPOINT_TTL_MS", default: "300000", doc: "how long a web driver's checkpoint waits for the person before the login is EXPIRED", ...POSITIVE_MS }),
-    approvalPollMs: setting({ env: "DRIVERS_APPROVAL_POLL_MS", default: "3000", doc: "how often an approval in the provider's app is polled", ...POSITIVE_MS }),
-    twitterFlowStepDelayMs: setting({ env: "TWITTER_FLOW_STEP_DELAY_MS", default: "1500", doc: "pause between X login-flow steps (X flags instant answers as suspicious, error 399)", ...NON_NEGATIVE_MS }),
-  },
+  drivers: driversSchema,
+  webDrivers: webDriversSchema,
 };
 
 /** The gateway process (npm run gateway) alone: where it listens and the address it answers as its own. */
@@ -257,10 +229,6 @@ const serverChecks: ((c: Config) => Problem | undefined)[] = [
       ? { variable: "HTTP_PORT", accepted: "a port other than GRPC_PORT", message: `HTTP_PORT and GRPC_PORT are both ${c.listen.grpcPort}: each protocol needs its own port` }
       : undefined,
   (c) =>
-    c.intents.pollMs >= c.intents.ttlMs
-      ? { variable: "INTENT_POLL_MS", accepted: "fewer milliseconds than INTENT_TTL_MS", message: `INTENT_POLL_MS (${c.intents.pollMs}) must be below INTENT_TTL_MS (${c.intents.ttlMs})` }
-      : undefined,
-  (c) =>
     c.listen.metricsPort !== undefined && c.listen.metricsPort !== 0 && (c.listen.metricsPort === c.listen.grpcPort || c.listen.metricsPort === c.listen.httpPort)
       ? { variable: "METRICS_PORT", accepted: "a port other than GRPC_PORT and HTTP_PORT", message: `METRICS_PORT ${c.listen.metricsPort} is already GRPC_PORT or HTTP_PORT: metrics need a port of their own` }
       : undefined,
@@ -301,31 +269,6 @@ function loadTree<T extends SettingTree>(tree: T, checks: ((c: Parsed<T>) => Pro
 export function telegramApp(drivers: DriverConfig): { apiId: number; apiHash: string } | undefined {
   const { apiId, apiHash } = drivers.telegram;
   return apiId !== undefined && apiHash !== undefined ? { apiId, apiHash } : undefined;
-}
-
-function providerIntervals(value: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const pair of value.split(",").filter((p) => p.trim() !== "")) {
-    const m = /^\s*([A-Z_]+)\s*=\s*(\d+)\s*$/.exec(pair);
-    if (!m || Number(m[2]) < 1) throw new Invalid(`"${pair.trim()}" is not PROVIDER=milliseconds`);
-    out[m[1]!] = Number(m[2]);
-  }
-  return out;
-}
-
-function pemFile(path: string, label = "mail"): Buffer {
-  let pem: Buffer;
-  try {
-    pem = readFileSync(path);
-  } catch (e) {
-    throw new Invalid(`cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    extraCertificates(pem, label);
-  } catch (e) {
-    throw new Invalid((e as Error).message.replace(/\.$/, ""));
-  }
-  return pem;
 }
 
 function clientPair(prefix: string, client: { clientId: string | undefined; clientSecret: string | undefined }): Problem | undefined {

@@ -65,20 +65,24 @@ export function build(config: Pick<Config, "intents" | "auth" | "health" | "tran
   });
   const { store, health } = observability;
   const connectors = observability.observeConnectors(createConnectorRegistry(deps.connectors));
+  // Background work (health checks, webhook deliveries, following intents, the intent sweep) runs
+  // on every replica; the store hands out the work. It and the polls of open streams are counted
+  // but never traced (no trace per poll).
+  const quiet = observability.untracedStore;
   const accounts = new AccountsService({
     store,
+    backgroundStore: quiet,
     sealer: deps.sealer,
     connectors,
     intentTtlMs: config.intents.ttlMs,
     intentPollMs: config.intents.pollMs,
+    intentSweepMs: config.intents.sweepMs,
+    maxPendingIntents: config.intents.maxPending,
     log: deps.log,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const impl = createAccountServiceImpl(accounts);
   const pipeline = createCallPipeline({ store, log: deps.log, apiKeyCacheMs: config.auth.apiKeyCacheMs, metrics: observability.metrics });
-  // Background work (health checks, webhook deliveries) runs on every replica; the store hands
-  // out the work. It and the polls of open streams are counted but never traced (no trace per poll).
-  const quiet = observability.untracedStore;
   const events = new EventStream({ store: quiet, pollMs: config.events.pollMs });
   const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
   const checkUrl = webhookUrlRule(guard, config.providers.allowedNetworks);

@@ -58,8 +58,11 @@ if (seed > 0) {
   const request = create(ConnectAccountRequestSchema, connectRequestInit()) as ReturnType<typeof create<typeof ConnectAccountRequestSchema>> & { variant: Variant };
   for (let i = 0; i < seed; i++) {
     const scope = { workspaceId: workspace.id, signal: new AbortController().signal, deadline: new Date(Date.now() + 60_000), log };
-    accountIds.push((await accounts.connect(request, scope)).id);
+    const outcome = await accounts.begin(request, scope);
+    if (outcome.kind !== "created") throw new Error("the bench connector answers once");
+    accountIds.push(outcome.account.id);
   }
+  accounts.stop();
 }
 
 // The configuration as in production (every default: the API-key cache included).

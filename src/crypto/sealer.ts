@@ -14,9 +14,6 @@ export interface Sealer {
   readonly activeKeyId: string;
   seal(plaintext: Uint8Array, aad: string): SealedBlob;
   open(blob: SealedBlob, aad: string): Buffer;
-  sealJson(value: unknown, aad: string): SealedBlob;
-  /** The value is returned as parsed: the caller checks its shape. */
-  openJson<T>(blob: SealedBlob, aad: string): T;
 }
 
 export type SealErrorReason = "unknown_key" | "tampered_or_wrong_context" | "malformed";
@@ -80,20 +77,6 @@ export function createSealer(keyring: Keyring): Sealer {
     activeKeyId: keyring.activeKeyId,
     seal,
     open,
-    sealJson: (value, aad) => {
-      const json = JSON.stringify(value);
-      if (json === undefined) throw new TypeError("sealJson: value is not JSON-serialisable");
-      return seal(Buffer.from(json, "utf8"), aad);
-    },
-    openJson: <T>(blob: SealedBlob, aad: string): T => {
-      const plaintext = open(blob, aad);
-      try {
-        return JSON.parse(plaintext.toString("utf8")) as T;
-      } catch {
-        // JSON.parse's own message quotes the input, i.e. the secret: do not pass it on.
-        throw new SealError("malformed", `sealed blob under key "${blob.keyId}" does not hold JSON`);
-      }
-    },
   };
 }
 

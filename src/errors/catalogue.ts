@@ -71,6 +71,7 @@ export const catalogue = {
   invalid_checkpoint_code: entry("errors/invalid_checkpoint_code", 400, Code.InvalidArgument, "The code does not solve the checkpoint. The checkpoint is still open: try again, or have it resent."),
   no_pending_checkpoint: entry("errors/no_pending_checkpoint", 400, Code.InvalidArgument, "No checkpoint of this account waits for a code or a resend (none is open, or it is confirmed in the provider's app)."),
   intent_expired: entry("errors/intent_expired", 408, Code.DeadlineExceeded, "The authentication intent expired before it was completed. Restart from the beginning."),
+  too_many_pending_intents: entry("errors/too_many_pending_intents", 429, Code.ResourceExhausted, "The workspace has too many connections in progress. Finish or cancel some, or retry once they expire.", true),
 } as const;
 
 export type ErrorKind = keyof typeof catalogue;

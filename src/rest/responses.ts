@@ -2,7 +2,7 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { AccountStatus, AuthMethod, Provider, type AccountOptions } from "../../gen/postpress/accounts/v1/account_pb.js";
 import { DisabledFeatureSchema, MailSyncLimitSchema, ProxyProtocolSchema, type SyncBound } from "../../gen/postpress/accounts/v1/options_pb.js";
-import type { ConnectOutcome } from "../domain/accounts/checkpoints.ts";
+import type { ConnectOutcome } from "../domain/accounts/outcomes.ts";
 import type { CheckpointInfo } from "../domain/connectors/interactive.ts";
 import { OBJECT_ACCOUNT_CREATED, OBJECT_CHECKPOINT } from "../rpc/checkpoints.ts";
 import { accountToProto } from "../rpc/converters.ts";

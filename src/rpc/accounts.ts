@@ -6,7 +6,9 @@ import {
   GetAccountRequestSchema,
   ListAccountsRequestSchema,
 } from "../../gen/postpress/accounts/v1/account_service_pb.js";
-import type { AccountsService, CallScope } from "../domain/accounts/accounts-service.ts";
+import type { AccountsService } from "../domain/accounts/accounts-service.ts";
+import type { CallScope } from "../domain/accounts/call-scope.ts";
+import { innerDeadline } from "../domain/deadline.ts";
 import type { Variant } from "../domain/connectors/connector.ts";
 import { AppError } from "../errors/app-error.ts";
 import { CALL_ENDED, callOf } from "./call.ts";
@@ -16,9 +18,6 @@ import { validateRequest } from "./validation.ts";
 
 /** Upper bound on one ConnectAccount, whatever deadline the caller gave (or none). */
 export const MAX_CONNECT_MS = 60_000;
-
-/** How long before the caller's deadline the domain gives up, to answer in time (at most a third of the budget: after the abort it still writes the intent's end and answers). */
-const ANSWER_MARGIN_MS = 100;
 
 /** AccountService: proto ↔ domain, nothing more. Both transports serve this one object. */
 export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl<typeof AccountService> {
@@ -56,21 +55,22 @@ export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl
  */
 export function scopeOf(ctx: HandlerContext, maxMs: number): CallScope {
   const call = callOf(ctx);
-  const callerMs = Math.min(ctx.timeoutMs() ?? maxMs, maxMs);
-  // The domain stops a little before the caller's deadline: it still has to close the intent
-  // and answer, and at the deadline itself grpc-js (and the caller's own timer) answer a bare
-  // DEADLINE_EXCEEDED without our ErrorInfo.
-  const remaining = callerMs - Math.min(ANSWER_MARGIN_MS, callerMs / 3);
-  const deadline = new Date(Date.now() + remaining);
+  const now = Date.now();
+  // The domain stops a little before the caller's deadline (the service's one deadline policy):
+  // it still has to close the intent and answer, and at the deadline itself grpc-js (and the
+  // caller's own timer) answer a bare DEADLINE_EXCEEDED without our ErrorInfo.
+  const deadline = innerDeadline(new Date(now + Math.min(ctx.timeoutMs() ?? maxMs, maxMs)), now);
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new AppError("request_timeout", { detail: "The request deadline passed." })), remaining);
+  const timeout = () => controller.abort(new AppError("request_timeout", { detail: "The request deadline passed." }));
+  // A timer cleared when the call ends (AbortSignal.timeout's cannot be: a busy server would keep one per finished call).
+  const timer = setTimeout(timeout, deadline.getTime() - now);
   const onAbort = () => {
     clearTimeout(timer);
     // Both transports abort the call's signal once it is answered.
     if (call.ended) return controller.abort(CALL_ENDED);
-    // The runtime's own signal fires on the deadline too; name it for what it was.
-    const timedOut = Date.now() >= deadline.getTime() - 5 || (ctx.timeoutMs() ?? 1) <= 0;
-    controller.abort(timedOut ? new AppError("request_timeout", { detail: "The request deadline passed." }) : new AppError("request_canceled"));
+    // The runtime's own signal fires at the caller's deadline too, which is past ours: name it for what it was.
+    if (Date.now() >= deadline.getTime() || (ctx.timeoutMs() ?? 1) <= 0) return timeout();
+    controller.abort(new AppError("request_canceled"));
   };
   if (ctx.signal.aborted) onAbort();
   else ctx.signal.addEventListener("abort", onAbort, { once: true });

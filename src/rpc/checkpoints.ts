@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import {
   AccountEventKind,
@@ -18,10 +18,13 @@ import {
   type WatchAccountRequest,
   type WatchAccountResponse,
 } from "../../gen/postpress/accounts/v1/account_service_pb.js";
-import type { AccountsService, CallScope } from "../domain/accounts/accounts-service.ts";
-import type { ConnectOutcome, WatchEvent } from "../domain/accounts/checkpoints.ts";
+import type { AccountsService } from "../domain/accounts/accounts-service.ts";
+import type { CallScope } from "../domain/accounts/call-scope.ts";
+import type { WatchEvent } from "../domain/accounts/engine/core/watch-events.ts";
+import type { ConnectOutcome } from "../domain/accounts/outcomes.ts";
 import type { CheckpointInfo } from "../domain/connectors/interactive.ts";
 import { callOf } from "./call.ts";
+import { accountToProto } from "./converters.ts";
 import { validateRequest } from "./validation.ts";
 
 /** Upper bound on one WatchAccount stream, whatever deadline the caller gave (or none). */
@@ -32,11 +35,11 @@ export const OBJECT_ACCOUNT_CREATED = "AccountCreated";
 export const OBJECT_CHECKPOINT = "Checkpoint";
 export const OBJECT_CHECKPOINT_CANCELED = "CheckpointCanceled";
 
-/** ConnectAccount, SolveCheckpoint, ResendCheckpoint: the account created, or the checkpoint now waiting. */
-export function outcomeToProto(outcome: ConnectOutcome): { object: string; accountId: string; checkpoint?: Checkpoint } {
+/** ConnectAccount, SolveCheckpoint, ResendCheckpoint: the account created, or the checkpoint now waiting (and the original API's "object" beside it). */
+export function outcomeToProto(outcome: ConnectOutcome) {
   return outcome.kind === "created"
-    ? { object: OBJECT_ACCOUNT_CREATED, accountId: outcome.account.id }
-    : { object: OBJECT_CHECKPOINT, accountId: outcome.accountId, checkpoint: checkpointToProto(outcome.checkpoint) };
+    ? { object: OBJECT_ACCOUNT_CREATED, accountId: outcome.account.id, outcome: { case: "accountCreated" as const, value: { account: accountToProto(outcome.account) } } }
+    : { object: OBJECT_CHECKPOINT, accountId: outcome.accountId, outcome: { case: "checkpoint" as const, value: checkpointToProto(outcome.checkpoint) } };
 }
 
 export function checkpointToProto(checkpoint: CheckpointInfo): Checkpoint {
@@ -56,7 +59,7 @@ export function eventToProto(event: WatchEvent): AccountEvent {
     accountId: event.accountId,
     checkpoint: event.checkpoint ? checkpointToProto(event.checkpoint) : undefined,
     errorType: event.errorType ?? "",
-    eventTime: timestampFromDate(event.at),
+    eventTime: timestampFromMs(event.at),
   });
 }
 

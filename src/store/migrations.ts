@@ -6,6 +6,8 @@ interface ColumnTypes {
   time: string;
   bytes: string;
   json: string;
+  /** DDL that makes every intent write announce itself to the other replicas (PostgreSQL only). */
+  intentNotify: string;
   /** A 64-bit counter that only grows: the events' cursor. */
   serialKey: string;
   bigint: string;
@@ -13,9 +15,31 @@ interface ColumnTypes {
 
 export const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
   // SQLite compares TEXT bytewise and keeps times as Unix milliseconds.
-  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER" },
+  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", intentNotify: "", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER" },
   // "C" collation so ids (ULIDs) sort bytewise whatever the database's locale: listAccounts pages by id.
-  postgres: { id: 'TEXT COLLATE "C"', time: "TIMESTAMPTZ", bytes: "BYTEA", json: "JSONB", serialKey: "BIGSERIAL PRIMARY KEY", bigint: "BIGINT" },
+  postgres: {
+    id: 'TEXT COLLATE "C"',
+    time: "TIMESTAMPTZ",
+    bytes: "BYTEA",
+    json: "JSONB",
+    serialKey: "BIGSERIAL PRIMARY KEY",
+    bigint: "BIGINT",
+    // A trigger, so every writer (any replica, the CLI, a sweep) notifies, in its own transaction
+    // (delivered on commit), without a round trip. One channel per schema: see intentChannel().
+    // Only interactive intents: nobody watches a one-shot one, and a transaction that notifies
+    // commits under PostgreSQL's global notify lock (one at a time), which a burst of one-shot
+    // connects must not queue on.
+    intentNotify: `
+      CREATE FUNCTION notify_intent_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_notify('intents_' || TG_TABLE_SCHEMA, NEW.id);
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER intents_notify AFTER INSERT OR UPDATE ON intents FOR EACH ROW
+        WHEN (NEW.state ->> 'flow' = 'interactive') EXECUTE FUNCTION notify_intent_change();
+    `,
+  },
 };
 
 interface Migration {
@@ -154,7 +178,23 @@ export const migrations: readonly Migration[] = [
       UPDATE api_keys SET scopes = 'accounts:read accounts:write events:read webhooks:write';
     `,
   },
+  {
+    // Issue 13: the intent engine (compare-and-set writes, the sweep, cross-replica notifications).
+    version: 4,
+    sql: (t) => `
+      -- The intent engine's compare-and-set counter.
+      ALTER TABLE intents ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+      -- The sweep finds expired open intents without reading closed ones.
+      CREATE INDEX intents_open_expiry ON intents (expires_at) WHERE closed_at IS NULL;
+      ${t.intentNotify}
+    `,
+  },
 ];
+
+/** The LISTEN/NOTIFY channel of the intents table in `schema` (the trigger's name for it). */
+export function intentChannel(schema: string): string {
+  return `intents_${schema}`;
+}
 
 /**
  * Applies the migrations not yet recorded in schema_migrations. Call it inside a

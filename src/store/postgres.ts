@@ -1,6 +1,8 @@
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
+import { IntentChangeFeed } from "./intent-changes.ts";
 import { migrate } from "./migrations.ts";
+import { startPgListener } from "./pg-listener.ts";
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
 import { createSqlStore } from "./sql-store.ts";
 import type { Store } from "./store.ts";
@@ -43,18 +45,34 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   pool.on("error", () => {});
 
   const driver = postgresDriver(pool);
+  let resolvedSchema = schema;
   try {
     await driver.transaction(async (tx) => {
       // Replicas starting together queue here; the lock also covers CREATE SCHEMA IF NOT EXISTS, which races on its own.
       await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
       if (schema !== undefined) await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await migrate(tx, "postgres");
+      resolvedSchema ??= String((await tx.query("SELECT current_schema() AS s"))[0]?.s);
     });
   } catch (e) {
     await pool.end();
     throw e;
   }
-  return createSqlStore(driver);
+  // The LISTEN connection opens with the first subscriber (the server's hub), never for the CLI.
+  const feed = new IntentChangeFeed();
+  let listener: { close(): Promise<void> } | undefined;
+  const store = createSqlStore({ ...driver, close: async () => {
+    await listener?.close();
+    await pool.end();
+  } }, {
+    feed: {
+      subscribe(l) {
+        listener ??= startPgListener({ connectionString: options.connectionString, schema: resolvedSchema ?? "public", feed, connectTimeoutMs });
+        return feed.subscribe(l);
+      },
+    },
+  });
+  return store;
 }
 
 function postgresDriver(pool: pg.Pool): SqlDriver {

@@ -1,4 +1,4 @@
-import type { AccountRecord, AccountStatus, AccountSummary, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedBlob, Store, Workspace } from "./store.ts";
+import type { IntentPatch, AccountRecord, AccountStatus, AccountSummary, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedBlob, Workspace } from "./store.ts";
 import type { Row, SqlParam } from "./sql.ts";
 
 /**
@@ -7,7 +7,6 @@ import type { Row, SqlParam } from "./sql.ts";
  * readers accept either; writers hand over Date / Buffer / JSON text and let the driver adapt.
  */
 
-export type IntentPatch = Parameters<Store["updateOpenIntent"]>[1];
 
 export function workspaceToRow(ws: Workspace): Record<string, SqlParam> {
   return { id: ws.id, name: ws.name, created_at: ws.createdAt };
@@ -61,6 +60,7 @@ export function intentToRow(intent: IntentRecord): Record<string, SqlParam> {
     error_kind: intent.errorKind,
     state: jsonOrNullToText(intent.state),
     ...secretsToRow(intent.secrets),
+    revision: intent.revision,
   };
 }
 
@@ -79,6 +79,7 @@ export function intentFromRow(row: Row): IntentRecord {
     errorKind: textOrNull(row.error_kind),
     state: row.state === null ? null : json(row.state),
     secrets: secretsFromRow(row),
+    revision: Number(row.revision),
   };
 }
 
@@ -92,6 +93,8 @@ export function intentPatchToRow(patch: IntentPatch): Record<string, SqlParam> {
   if (patch.errorKind !== undefined) row.error_kind = patch.errorKind;
   if (patch.updatedAt !== undefined) row.updated_at = patch.updatedAt;
   if (patch.closedAt !== undefined) row.closed_at = patch.closedAt;
+  // A closed intent keeps no secret: its sealed request only served the flow.
+  if (patch.closedAt) Object.assign(row, secretsToRow(null));
   return row;
 }
 

@@ -1,4 +1,5 @@
-import type { Row, SqlParam } from "./sql.ts";
+import { AppError } from "../errors/app-error.ts";
+import type { Row, SqlExecutor, SqlParam } from "./sql.ts";
 
 /** The small SQL builders every part of the SQL store shares. */
 
@@ -17,4 +18,24 @@ export function placeholders(count: number, first: number): string {
 
 export function first<T>(rows: Row[], map: (row: Row) => T): T | undefined {
   return rows[0] === undefined ? undefined : map(rows[0]);
+}
+
+/** "a = $n, b = $n+1, ..." for the columns of `row`, numbered from `first`. */
+export function assignments(row: Record<string, SqlParam>, first: number): string {
+  return Object.keys(row).map((column, i) => `${column} = $${first + i}`).join(", ");
+}
+
+/**
+ * Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING, and on conflict reads the row that
+ * holds the key. Tried again if that row is already gone (closed or deleted by someone
+ * else between the two statements, possible under PostgreSQL's READ COMMITTED).
+ */
+export async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: Statement): Promise<{ inserted: Row } | { existing: Row }> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [inserted] = await tx.query(...insertion);
+    if (inserted) return { inserted };
+    const [existing] = await tx.query(...find);
+    if (existing) return { existing };
+  }
+  throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
 }

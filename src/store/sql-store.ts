@@ -17,20 +17,36 @@ import {
   workspaceToRow,
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
-import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { createEventStore } from "./sql-events.ts";
-import { first, insert, type Statement } from "./sql-helpers.ts";
+import { assignments, first, insert, insertOrFind } from "./sql-helpers.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
-import type { InsertAccountResult, StaleSecret, Store } from "./store.ts";
+import type { InsertAccountResult, IntentChanges, StaleSecret, Store } from "./store.ts";
+
+export interface SqlStoreChanges {
+  /** What subscribers of store.changes hear. */
+  feed: IntentChanges;
+  /** Called with the ids of intents this process wrote, after the write committed; unset where the database announces writes itself (PostgreSQL's trigger). */
+  announce?: (intentIds: readonly string[]) => void;
+}
+
+/** Rows one IN (...) list reads at most. */
+const IN_LIST_CHUNK = 500;
 
 /**
  * The Store for both backends. Every statement here is valid PostgreSQL and SQLite alike;
  * uniqueness races are settled by INSERT ... ON CONFLICT DO NOTHING against the partial
  * unique indexes, which neither throws nor (in PostgreSQL) aborts the transaction.
  */
-export function createSqlStore(db: SqlDriver): Store {
+export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
+  const announce = changes.announce ?? (() => {});
+  const announceRows = (rows: Row[]) => {
+    if (rows.length > 0) announce(rows.map((row) => text(row.id)));
+    return rows;
+  };
   return {
     kind: db.kind,
+    changes: changes.feed,
     ...createEventStore(db),
     ...createWebhookStore(db),
 
@@ -41,10 +57,6 @@ export function createSqlStore(db: SqlDriver): Store {
 
     async findWorkspaceByName(name) {
       return first(await db.query("SELECT * FROM workspaces WHERE name = $1", [name]), workspaceFromRow);
-    },
-
-    async getWorkspace(id) {
-      return first(await db.query("SELECT * FROM workspaces WHERE id = $1", [id]), workspaceFromRow);
     },
 
     async listWorkspaces() {
@@ -76,19 +88,41 @@ export function createSqlStore(db: SqlDriver): Store {
       return rows.length > 0;
     },
 
-    openIntent(intent, now, restart = false) {
-      return db.transaction(async (tx) => {
+    async openIntent(intent, now, restart = false, maxOpen) {
+      const written: Row[] = [];
+      const result = await db.transaction(async (tx) => {
         const identity = [intent.workspaceId, intent.provider, intent.identityKey];
         const openForIdentity = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
-        await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity} AND expires_at <= $5`, [...identity, "EXPIRED", now]);
-        if (restart) await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity}`, [...identity, "CANCELED", now]);
+        written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity} AND expires_at <= $5 RETURNING id`, [...identity, "EXPIRED", now])));
+        if (restart) written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity} RETURNING id`, [...identity, "CANCELED", now])));
+        if (maxOpen !== undefined) {
+          // No lock: opens in the same instant on PostgreSQL may pass the cap by as many as run at once
+          // (a lock per workspace would serialize every connect of a busy workspace). SQLite has one writer: exact.
+          // Counted up to the cap only: the cost of an open stays bounded however many are pending.
+          const pending = "SELECT 1 FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $2 LIMIT $3";
+          const [row] = await tx.query(`SELECT COUNT(*) AS n FROM (${pending}) AS pending`, [intent.workspaceId, now, maxOpen]);
+          if (Number(row?.n ?? 0) >= maxOpen) return { tooMany: { limit: maxOpen } };
+        }
         const outcome = await insertOrFind(
           tx,
           insert("intents", intentToRow(intent), "ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *"),
           [`SELECT * FROM intents WHERE ${openForIdentity}`, identity],
         );
+        if ("inserted" in outcome) written.push(outcome.inserted);
         return "inserted" in outcome ? { opened: intentFromRow(outcome.inserted) } : { inProgress: intentFromRow(outcome.existing) };
       });
+      announceRows(written);
+      return result;
+    },
+
+    async getIntents(ids) {
+      const found = [];
+      for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) {
+        const chunk = ids.slice(i, i + IN_LIST_CHUNK);
+        const rows = await db.query(`SELECT * FROM intents WHERE id IN (${chunk.map((_, j) => `$${j + 1}`).join(", ")})`, chunk);
+        found.push(...rows.map(intentFromRow));
+      }
+      return found;
     },
 
     async getIntent(workspaceId, id) {
@@ -101,17 +135,28 @@ export function createSqlStore(db: SqlDriver): Store {
       return first(rows, intentFromRow);
     },
 
-    async updateOpenIntent(id, patch) {
+    async updateOpenIntent(id, patch, expectedRevision) {
       const columns = intentPatchToRow(patch);
       const params = Object.values(columns);
+      const expected = expectedRevision === undefined ? "" : ` AND revision = $${params.length + 2}`;
       const rows = params.length === 0
         ? await db.query("SELECT * FROM intents WHERE id = $1 AND closed_at IS NULL", [id])
-        : await db.query(`UPDATE intents SET ${assignments(columns, 2)} WHERE id = $1 AND closed_at IS NULL RETURNING *`, [id, ...params]);
+        : announceRows(await db.query(
+            `UPDATE intents SET ${assignments(columns, 2)}, revision = revision + 1 WHERE id = $1 AND closed_at IS NULL${expected} RETURNING *`,
+            expectedRevision === undefined ? [id, ...params] : [id, ...params, expectedRevision],
+          ));
       return first(rows, intentFromRow);
     },
 
-    async closeIntent(id, status, at, errorKind) {
-      await db.query(`UPDATE intents SET ${closing(2, 3)}, error_kind = $4 WHERE id = $1 AND closed_at IS NULL`, [id, status, at, errorKind ?? null]);
+    async sweepExpiredIntents(expiredBefore, at, limit) {
+      // Replicas sweeping at once skip each other's rows instead of waiting on them. SQLite has one writer: no lock clause.
+      const lock = db.kind === "postgres" ? "FOR UPDATE SKIP LOCKED" : "";
+      const due = `SELECT id FROM intents WHERE closed_at IS NULL AND expires_at <= $3 ORDER BY expires_at LIMIT $4 ${lock}`;
+      const rows = await db.query(
+        `UPDATE intents SET ${closing(1, 2)}, error_kind = 'intent_expired' WHERE id IN (${due}) AND closed_at IS NULL RETURNING *`,
+        ["EXPIRED", at, expiredBefore, limit],
+      );
+      return announceRows(rows).map(intentFromRow);
     },
 
     async insertAccount(account, intentId, now) {
@@ -136,6 +181,9 @@ export function createSqlStore(db: SqlDriver): Store {
           if ("existing" in outcome) throw new Rollback({ duplicateOf: text(outcome.existing.id) });
           await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
           return { inserted: accountFromRow(outcome.inserted) };
+        }).then((result) => {
+          if ("inserted" in result) announce([intentId]);
+          return result;
         });
       } catch (e) {
         if (e instanceof Rollback) return e.result;
@@ -232,27 +280,7 @@ class Rollback {
   }
 }
 
-/** "a = $n, b = $n+1, ..." for the columns of `row`, numbered from `first`. */
-function assignments(row: Record<string, SqlParam>, first: number): string {
-  return Object.keys(row).map((column, i) => `${column} = $${first + i}`).join(", ");
-}
-
 /** The SET list that ends an intent; its waiting secrets go too, they only served the flow. */
 function closing(statusParam: number, atParam: number): string {
-  return `status = $${statusParam}, closed_at = $${atParam}, updated_at = $${atParam}, secrets_key_id = NULL, secrets_envelope = NULL`;
-}
-
-/**
- * Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING, and on conflict reads the row that
- * holds the key. Tried again if that row is already gone (closed or deleted by someone
- * else between the two statements, possible under PostgreSQL's READ COMMITTED).
- */
-async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: Statement): Promise<{ inserted: Row } | { existing: Row }> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const [inserted] = await tx.query(...insertion);
-    if (inserted) return { inserted };
-    const [existing] = await tx.query(...find);
-    if (existing) return { existing };
-  }
-  throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+  return `status = $${statusParam}, closed_at = $${atParam}, updated_at = $${atParam}, secrets_key_id = NULL, secrets_envelope = NULL, revision = revision + 1`;
 }

@@ -1,4 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
+import { IntentChangeFeed } from "./intent-changes.ts";
 import { migrate } from "./migrations.ts";
 import { createSqlStore } from "./sql-store.ts";
 import { guard, sqliteDriver } from "./sqlite-driver.ts";
@@ -17,5 +18,8 @@ export async function openSqliteStore(options: { path: string }): Promise<Store>
     db.close();
     throw e;
   }
-  return createSqlStore(driver);
+  // One process writes this file for the service: its own writes are all there is to announce
+  // (the CLI's are found by the hub's slow safety-net poll).
+  const feed = new IntentChangeFeed();
+  return createSqlStore(driver, { feed, announce: (ids) => ids.forEach((id) => feed.changed(id)) });
 }

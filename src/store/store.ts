@@ -10,113 +10,11 @@
  * AppError("service_unavailable"); a transaction either commits whole or not at all.
  */
 
-export interface Workspace {
-  id: string; // "ws_" + ULID
-  name: string;
-  createdAt: Date;
-}
+import type { EventStore, HealthCheckStore, WebhookStore } from "./outbox-store.ts";
+import type { AccountRecord, AccountSummary, ApiKeyRecord, InsertAccountResult, IntentPatch, IntentRecord, ListAccountsQuery, OpenIntentResult, SealedBlob, Workspace } from "./records.ts";
 
-export interface ApiKeyRecord {
-  id: string; // "key_" + ULID, also the public part of the key string
-  workspaceId: string;
-  /** SHA-256 of the secret part of the key: the key itself is never stored. */
-  secretHash: Buffer;
-  label: string;
-  /** What the key may do (auth/scopes.ts); names this version does not know grant nothing. */
-  scopes: readonly string[];
-  createdAt: Date;
-  revokedAt: Date | null;
-}
-
-/**
- * CONNECTED: usable. CREDENTIALS_EXPIRED: the provider refuses the stored credentials.
- * ERROR: the provider kept failing or could not be reached. RECONNECTING: a reconnection is
- * under way. DELETED: unlinked, secrets erased.
- */
-export type AccountStatus = "CONNECTED" | "DELETED" | "CREDENTIALS_EXPIRED" | "RECONNECTING" | "ERROR";
-
-/** Who the account is at the provider, as the connector learned it. */
-export interface ProviderIdentity {
-  providerUserId: string;
-  displayName?: string;
-  handle?: string;
-  email?: string;
-}
-
-/** A sealed secret blob (see crypto/): the key id is stored beside it so rotation can find stale rows. */
-export interface SealedBlob {
-  keyId: string;
-  envelope: Buffer;
-}
-
-export interface AccountRecord {
-  id: string; // "acc_" + ULID
-  workspaceId: string;
-  provider: string; // e.g. "MAIL", "LINKEDIN"
-  authMethod: string; // the variant, e.g. "mail", "linkedin_basic"
-  identity: ProviderIdentity;
-  status: AccountStatus;
-  /** Non-secret options as JSON-safe data (country, ip, sync limit, proxy without password, ...). */
-  options: Record<string, unknown>;
-  /** All the account's secrets in one sealed envelope; null once deleted (secrets erased). */
-  secrets: SealedBlob | null;
-  accessTokenExpiresAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  /** The catalogue type ("errors/...") behind the status, when it is not CONNECTED; read back always, optional to writers. */
-  statusReason?: string | null;
-  /** When the status last changed (writers may leave it: createdAt). */
-  statusChangedAt?: Date;
-}
-
-/** An account as a listing shows it: all but its sealed secrets, which no listing needs. */
-export type AccountSummary = Omit<AccountRecord, "secrets">;
-
-export type IntentStatus = "OPEN" | "CHECKPOINT" | "CONNECTED" | "FAILED" | "CANCELED" | "EXPIRED";
-
-export interface IntentRecord {
-  id: string; // "int_" + ULID
-  workspaceId: string;
-  provider: string;
-  /** What identifies the person before the provider answers: username, imap_user, phone, token fingerprint. */
-  identityKey: string;
-  /** The id the account will get when the intent succeeds. */
-  accountId: string;
-  status: IntentStatus;
-  createdAt: Date;
-  updatedAt: Date;
-  expiresAt: Date;
-  /** Set when the intent ends (any status but OPEN / CHECKPOINT). */
-  closedAt: Date | null;
-  /** The catalogue kind that ended a FAILED intent. */
-  errorKind: string | null;
-  /** JSON state for multi-step flows (checkpoint, gateway reference); null for one-shot connects. */
-  state: Record<string, unknown> | null;
-  /** The request's secrets, sealed, while a multi-step intent waits; null otherwise. */
-  secrets: SealedBlob | null;
-}
-
-export type OpenIntentResult =
-  | { opened: IntentRecord }
-  /** Another intent for the same identity is open and not expired. */
-  | { inProgress: IntentRecord };
-
-export type InsertAccountResult =
-  | { inserted: AccountRecord }
-  /** A live account with the same (workspace, provider, provider user id) exists. */
-  | { duplicateOf: string }
-  /** The intent was no longer open (expired, canceled by a restart): nothing was written. */
-  | { intentGone: IntentRecord | null };
-
-export interface ListAccountsQuery {
-  workspaceId: string;
-  provider?: string;
-  /** Without a status filter, DELETED accounts are left out. */
-  status?: AccountStatus;
-  /** Exclusive: return accounts whose id sorts after this one. */
-  afterId?: string;
-  limit: number;
-}
+export type * from "./outbox-store.ts";
+export type * from "./records.ts";
 
 export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   readonly kind: "sqlite" | "postgres";
@@ -124,7 +22,6 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   // Workspaces and API keys.
   createWorkspace(ws: Workspace): Promise<void>;
   findWorkspaceByName(name: string): Promise<Workspace | undefined>;
-  getWorkspace(id: string): Promise<Workspace | undefined>;
   listWorkspaces(): Promise<Workspace[]>;
   createApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
@@ -139,15 +36,28 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
    * In one transaction: expire any open intent for the same (workspace, provider,
    * identityKey) whose expiresAt <= now (status EXPIRED), then insert `intent`. If a live
    * one remains, return it as inProgress (unless `restart`, which closes it as CANCELED first).
+   * With `maxOpen`, a workspace that already has that many open, unexpired intents gets tooMany.
    */
-  openIntent(intent: IntentRecord, now: Date, restart?: boolean): Promise<OpenIntentResult>;
+  openIntent(intent: IntentRecord, now: Date, restart?: boolean, maxOpen?: number): Promise<OpenIntentResult>;
   getIntent(workspaceId: string, id: string): Promise<IntentRecord | undefined>;
   /** Finds the intent whose pending account id this is (checkpoint flows address intents by account id). */
   getIntentByAccountId(workspaceId: string, accountId: string): Promise<IntentRecord | undefined>;
-  /** Compare-and-set on an open intent: applies `patch` only if the intent is still open. Returns the new record or undefined. */
-  updateOpenIntent(id: string, patch: Partial<Pick<IntentRecord, "status" | "state" | "secrets" | "expiresAt" | "errorKind" | "updatedAt" | "closedAt">>): Promise<IntentRecord | undefined>;
-  /** Ends an open intent with a final status (FAILED, CANCELED, EXPIRED); no-op if already closed. */
-  closeIntent(id: string, status: IntentStatus, at: Date, errorKind?: string): Promise<void>;
+  /** The intents of `ids` that exist (any workspace: ids come from this service's own records). */
+  getIntents(ids: readonly string[]): Promise<IntentRecord[]>;
+  /**
+   * Compare-and-set on an open intent: applies `patch` only if the intent is still open (and,
+   * with `expectedRevision`, still at that revision). Returns the new record or undefined.
+   * A patch that closes the intent (closedAt set) erases its sealed secrets too.
+   */
+  updateOpenIntent(id: string, patch: IntentPatch, expectedRevision?: number): Promise<IntentRecord | undefined>;
+  /**
+   * Closes up to `limit` open intents that expired at or before `expiredBefore` as EXPIRED
+   * (intent_expired), erasing their sealed request, and returns them as they were. Replicas
+   * sweeping together never take the same row (FOR UPDATE SKIP LOCKED on PostgreSQL).
+   */
+  sweepExpiredIntents(expiredBefore: Date, at: Date, limit: number): Promise<IntentRecord[]>;
+  /** Intent changes written by any replica (LISTEN/NOTIFY) or, on the embedded store, by this process. */
+  readonly changes: IntentChanges;
 
   // Accounts.
   /**
@@ -175,124 +85,20 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   close(): Promise<void>;
 }
 
+/** Each call gets an intent id that was written; `resync` after a gap in which changes may have been missed. */
+export interface IntentChanges {
+  subscribe(listener: IntentChangeListener): () => void;
+}
+
+export interface IntentChangeListener {
+  changed(intentId: string): void;
+  /** The feed was interrupted (a lost database connection): anything may have changed. */
+  resync(): void;
+}
+
 export interface StaleSecret {
   table: "accounts" | "intents" | "webhook_endpoints";
   id: string;
   workspaceId: string;
   secrets: SealedBlob;
-}
-
-// ---- Issue 17: events (the outbox), health checks, webhooks -----------------------------------
-
-export type EventType = "account.connected" | "account.reconnected" | "account.status_changed" | "account.deleted";
-
-/** What account.status_changed carries; `reason` is the catalogue type ("errors/...") behind `to`, if any. */
-export interface StatusChange {
-  from: AccountStatus;
-  to: AccountStatus;
-  reason: string | null;
-}
-
-export interface EventRecord {
-  /** The workspace stream's cursor: grows with every event, in commit order within a workspace. */
-  seq: number;
-  id: string; // "evt_" + ULID: receivers deduplicate on it
-  workspaceId: string;
-  accountId: string;
-  type: EventType;
-  /** account.status_changed only. */
-  change: StatusChange | null;
-  createdAt: Date;
-}
-
-export interface EventStore {
-  /** The workspace's events after `afterSeq`, oldest first. */
-  listEvents(workspaceId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
-}
-
-/** An account handed to one health checker, which holds it until `leaseUntil`. */
-export interface ClaimedCheck {
-  account: AccountRecord;
-  /** Transient failures in a row so far. */
-  failures: number;
-  /** False the first time the account is seen: it only needs a place in the schedule. */
-  scheduled: boolean;
-}
-
-/** The outcome of one check; the status change, if any, is announced in the same transaction. */
-export interface CheckResult {
-  status: AccountStatus;
-  reason: string | null;
-  failures: number;
-  nextCheckAt: Date;
-}
-
-export interface HealthCheckStore {
-  /** Up to `limit` CONNECTED or ERROR accounts due at `now`, each pushed to `leaseUntil` so no one else takes it (SKIP LOCKED on PostgreSQL). */
-  claimDueChecks(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedCheck[]>;
-  /** Applies `result` if the account still has status `expected`; false if it changed meanwhile (deleted, reconnected). */
-  recordCheck(workspaceId: string, accountId: string, expected: AccountStatus, result: CheckResult, at: Date): Promise<boolean>;
-}
-
-export type EndpointStatus = "ENABLED" | "DISABLED";
-
-export interface WebhookEndpointRecord {
-  id: string; // "whe_" + ULID
-  workspaceId: string;
-  url: string;
-  /** Empty: every event type. */
-  eventTypes: EventType[];
-  status: EndpointStatus;
-  /** Why it was disabled (e.g. "deliveries kept failing for 24h"). */
-  disabledReason: string | null;
-  /** The signing secret, sealed. */
-  secret: SealedBlob;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export type DeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
-
-export interface DeliveryRecord {
-  id: string; // "whd_" + ULID
-  endpointId: string;
-  eventId: string;
-  eventType: EventType;
-  status: DeliveryStatus;
-  attempts: number;
-  nextAttemptAt: Date;
-  lastAttemptAt: Date | null;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: Date;
-  deliveredAt: Date | null;
-}
-
-/** A due delivery as a deliverer gets it: with its endpoint and its event. */
-export interface ClaimedDelivery {
-  delivery: DeliveryRecord;
-  endpoint: WebhookEndpointRecord;
-  event: EventRecord;
-}
-
-/** One attempt's outcome: delivered, to be retried at `retryAt`, or given up (and the endpoint disabled). */
-export interface AttemptResult {
-  at: Date;
-  statusCode: number | null;
-  error: string | null;
-  outcome: { delivered: true } | { retryAt: Date } | { gaveUp: string };
-}
-
-export interface WebhookStore {
-  createWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
-  listWebhookEndpoints(workspaceId: string): Promise<WebhookEndpointRecord[]>;
-  /** Deletes the endpoint and its deliveries; false if none had that id in that workspace. */
-  deleteWebhookEndpoint(workspaceId: string, id: string): Promise<boolean>;
-  /** The endpoint with its new secret, or undefined if none. */
-  rotateWebhookSecret(workspaceId: string, id: string, secret: SealedBlob, at: Date): Promise<WebhookEndpointRecord | undefined>;
-  /** Due deliveries of enabled endpoints, each pushed to `leaseUntil` (SKIP LOCKED on PostgreSQL). */
-  claimDeliveries(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedDelivery[]>;
-  recordAttempt(deliveryId: string, result: AttemptResult): Promise<void>;
-  /** Newest first. */
-  listDeliveries(workspaceId: string, endpointId: string, limit: number): Promise<DeliveryRecord[]>;
 }

@@ -1,5 +1,7 @@
-/** Largest request or response message either transport accepts (over it: RESOURCE_EXHAUSTED). */
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+import { MAX_MESSAGE_BYTES } from "../message-limits.ts";
+
+/** Largest request or response message either transport accepts: one constant with the gateway client's. */
+export { MAX_MESSAGE_BYTES };
 
 /**
  * Hard cap on what is read at all. Between MAX_MESSAGE_BYTES and this, we answer

@@ -8,13 +8,13 @@ const { connectAccount } = AccountService.method;
 
 /**
  * The caller's deadline passes while the provider is still answering. The server gives up a
- * little before the deadline (at most 100 ms, see scopeOf) so that its typed error arrives before the
+ * little before the deadline (a third of the time left, 50-500 ms: src/domain/deadline.ts) so that its typed error arrives before the
  * transport's own bare DEADLINE_EXCEEDED: deadlines here leave it a margin a loaded machine
  * still meets (grpc-js answers at the deadline itself; connect-node waits for the handler).
  */
 function deadlineMs(wire: Wire, how: "header" | "client"): number {
   // Header-only deadlines on the Connect wires race no client timer: long enough for the call
-  // to reach the connector on a loaded machine. The others keep the server's 100 ms margin to beat.
+  // to reach the connector on a loaded machine. The others keep the server's margin (333 ms of 1 s) to beat.
   return how === "header" && wire !== "grpc" ? 2_000 : 1_000;
 }
 
@@ -23,7 +23,7 @@ describe.each(BACKENDS)("deadlines on %s", (kind) => {
   beforeAll(async () => {
     h = await startHarness(kind);
     // The first timed-out call of a fresh process loads and compiles the whole give-up path
-    // (abort, closing the intent, the typed answer) inside the 100 ms the server keeps back:
+    // (abort, closing the intent, the typed answer) inside the margin the server keeps back:
     // on a loaded machine it overran every time. Once per wire, unchecked, before the timed tests.
     for (const wire of WIRES) {
       const login = uniqueLogin("warm");

@@ -14,6 +14,7 @@ import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted
 import { callRpc, connectJson } from "../support/clients.ts";
 import { startCheckpointServer, type CheckpointServer } from "./support/harness.ts";
 import {
+  checkpointOf,
   eventually,
   expectError,
   expectOk,
@@ -72,7 +73,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
     const created = expectOk(await api().connect(request));
     expect(created.object).toBe("AccountCreated");
     expect(created.accountId).toMatch(/^acc_[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(created.checkpoint).toBeUndefined();
+    expect(checkpointOf(created)).toBeUndefined();
 
     const { account } = expectOk(await api().get(created.accountId));
     expect(account).toMatchObject({ provider: Provider.LINKEDIN, authMethod: AuthMethod.LINKEDIN_BASIC, status: AccountStatus.CONNECTED });
@@ -121,17 +122,17 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
   it("2FA then code: a TWO_FACTOR checkpoint, solved by the code; the watch sees CHECKPOINT then CONNECTED", async () => {
     const r = expectOk(await api().connect(linkedinBasic(login("2fa"))));
     expect(r.object).toBe("Checkpoint");
-    expectCheckpoint(r.checkpoint, CheckpointType.TWO_FACTOR, { codeSentTo: "+33 6•• •• •• 42" });
+    expectCheckpoint(checkpointOf(r), CheckpointType.TWO_FACTOR, { codeSentTo: "+33 6•• •• •• 42" });
     expectError(await api().get(r.accountId), Code.NotFound, "errors/not_found");
 
     const watch = watchAccount(server, wire, server.apiKey, r.accountId);
     const first = await watch.event(0);
     expect(AccountEventKind[first.kind]).toBe("CHECKPOINT");
-    expect(first.checkpoint).toEqual(r.checkpoint);
+    expect(first.checkpoint).toEqual(checkpointOf(r));
 
     const solved = expectOk(await api().solve(r.accountId, SCRIPT_CODE));
     expect(solved).toMatchObject({ object: "AccountCreated", accountId: r.accountId });
-    expect(solved.checkpoint).toBeUndefined();
+    expect(checkpointOf(solved)).toBeUndefined();
     const { events, end } = await watch.finished();
     expect(end).toEqual({ ok: true });
     expect(kinds(events)).toEqual(["CHECKPOINT", "CONNECTED"]);
@@ -156,7 +157,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
 
   it("OTP (X asks to check the e-mail): an OTP checkpoint, solved by the code", async () => {
     const r = expectOk(await api().connect(twitter(login("email"))));
-    expectCheckpoint(r.checkpoint, CheckpointType.OTP, { codeSentTo: "a•••@e•••.com" });
+    expectCheckpoint(checkpointOf(r), CheckpointType.OTP, { codeSentTo: "a•••@e•••.com" });
     expect(expectOk(await api().solve(r.accountId, SCRIPT_CODE)).object).toBe("AccountCreated");
   });
 
@@ -170,7 +171,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
 
   it("captcha: a CAPTCHA checkpoint carrying the captcha, solved by its answer", async () => {
     const r = expectOk(await api().connect(instagram(login("captcha"))));
-    const c = expectCheckpoint(r.checkpoint, CheckpointType.CAPTCHA, { captchaData: "*" });
+    const c = expectCheckpoint(checkpointOf(r), CheckpointType.CAPTCHA, { captchaData: "*" });
     expect(c.captchaData).toMatch(/^data:image\/svg\+xml;base64,/);
     expectError(await api().solve(r.accountId, "nope"), Code.InvalidArgument, "errors/invalid_checkpoint_code");
     expect(expectOk(await api().solve(r.accountId, CAPTCHA_ANSWER)).object).toBe("AccountCreated");
@@ -178,7 +179,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
 
   it("in-app validation: nothing to type (no_pending_checkpoint), the watch learns of the approval", async () => {
     const r = expectOk(await api().connect(linkedinBasic(login("inapp"))));
-    expectCheckpoint(r.checkpoint, CheckpointType.IN_APP_VALIDATION);
+    expectCheckpoint(checkpointOf(r), CheckpointType.IN_APP_VALIDATION);
     expectError(await api().solve(r.accountId, "123"), Code.InvalidArgument, "errors/no_pending_checkpoint");
     const watch = watchAccount(server, wire, server.apiKey, r.accountId);
     await watch.event(0);
@@ -194,17 +195,17 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const resent = expectOk(await api().resend(r.accountId));
     expect(resent.object).toBe("Checkpoint");
-    expectCheckpoint(resent.checkpoint, CheckpointType.TWO_FACTOR, { codeSentTo: "+33 6•• •• •• 42" });
-    expect(timestampDate(resent.checkpoint!.expireTime!).getTime()).toBeGreaterThan(timestampDate(r.checkpoint!.expireTime!).getTime());
+    expectCheckpoint(checkpointOf(resent), CheckpointType.TWO_FACTOR, { codeSentTo: "+33 6•• •• •• 42" });
+    expect(timestampDate(checkpointOf(resent)!.expireTime!).getTime()).toBeGreaterThan(timestampDate(checkpointOf(r)!.expireTime!).getTime());
     const refreshed = await watch.waitFor(AccountEventKind.CHECKPOINT_REFRESHED);
-    expect(refreshed.checkpoint).toEqual(resent.checkpoint);
+    expect(refreshed.checkpoint).toEqual(checkpointOf(resent));
     watch.cancel();
   });
 
   it("WhatsApp QR code: rotating QR codes on the watch, then scanned: CONNECTED", async () => {
     const r = expectOk(await api().connect(whatsapp()));
     expect(r.object).toBe("Checkpoint");
-    const first = expectCheckpoint(r.checkpoint, CheckpointType.QR_CODE, { qrCode: "*" });
+    const first = expectCheckpoint(checkpointOf(r), CheckpointType.QR_CODE, { qrCode: "*" });
     expect(first.qrCode).toMatch(/^2@/);
     // A QR code is valid for little more than its rotation.
     expect(timestampDate(first.expireTime!).getTime() - Date.now()).toBeLessThan(2000);
@@ -237,7 +238,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
   it("WhatsApp pairing code: a PAIRING_CODE checkpoint, confirmed on the phone: CONNECTED as that number", async () => {
     const number = phone();
     const r = expectOk(await api().connect(whatsapp(number)));
-    const c = expectCheckpoint(r.checkpoint, CheckpointType.PAIRING_CODE, { pairingCode: "*" });
+    const c = expectCheckpoint(checkpointOf(r), CheckpointType.PAIRING_CODE, { pairingCode: "*" });
     expect(c.pairingCode).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
     const watch = watchAccount(server, wire, server.apiKey, r.accountId);
     await watch.event(0);
@@ -250,7 +251,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
   it("Telegram: QR code, then (once scanned) the two-step password as a TWO_FACTOR checkpoint", async () => {
     const password = secret("tg-two-step");
     const r = expectOk(await api().connect(telegram(password)));
-    const qr = expectCheckpoint(r.checkpoint, CheckpointType.QR_CODE, { qrCode: "*" });
+    const qr = expectCheckpoint(checkpointOf(r), CheckpointType.QR_CODE, { qrCode: "*" });
     expect(qr.qrCode).toMatch(/^tg:\/\/login\?token=/);
     const watch = watchAccount(server, wire, server.apiKey, r.accountId);
     await watch.event(1);

@@ -80,7 +80,7 @@ describe("gateway configuration (GATEWAY_URL_<PROVIDER>)", () => {
   });
 
   it("INTENT_POLL_MS", () => {
-    expect(loadConfig({}).intents.pollMs).toBe(300);
+    expect(loadConfig({}).intents.pollMs).toBe(15_000);
     expect(loadConfig({ INTENT_POLL_MS: "100" }).intents.pollMs).toBe(100);
   });
 });

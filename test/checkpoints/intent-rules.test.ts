@@ -14,7 +14,7 @@ import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted
 import type { RpcResult } from "../support/clients.ts";
 import { PG_URL } from "../support/pg.ts";
 import { startCheckpointServer, type CheckpointServer } from "./support/harness.ts";
-import { eventually, expectError, expectOk, intentAtGateway, linkedinBasic, login, phone, rpc, TRANSPORTS, twitter, whatsapp } from "./support/helpers.ts";
+import { checkpointOf, eventually, expectError, expectOk, intentAtGateway, linkedinBasic, login, phone, rpc, TRANSPORTS, twitter, whatsapp } from "./support/helpers.ts";
 import { kinds, watchAccount } from "./support/watch.ts";
 
 async function dropSchema(schema: string): Promise<void> {
@@ -63,7 +63,7 @@ describe.each(CASES)("%s store, over %s", (backend, wire) => {
       expect(first.object).toBe("Checkpoint");
       const second = expectError(await api().connect(twitter(username)), Code.Aborted, "errors/auth_in_progress");
       expect(second.retryInfo, "auth_in_progress is retryable").toBeDefined();
-      expect(new Date(second.errorInfo!.metadata.expireTime!).getTime()).toBe(timestampDate(first.checkpoint!.expireTime!).getTime());
+      expect(new Date(second.errorInfo!.metadata.expireTime!).getTime()).toBe(timestampDate(checkpointOf(first)!.expireTime!).getTime());
       // The first goes on undisturbed.
       expect(expectOk(await api().solve(first.accountId, SCRIPT_CODE)).object).toBe("AccountCreated");
     });
@@ -133,7 +133,7 @@ describe.each(CASES)("%s store, over %s", (backend, wire) => {
     it("a checkpoint nobody solves expires: the watch sees EXPIRED (errors/intent_expired); calls answer intent_expired", async () => {
       const username = login("2fa");
       const r = expectOk(await api().connect(twitter(username)));
-      const expireTime = timestampDate(r.checkpoint!.expireTime!).getTime();
+      const expireTime = timestampDate(checkpointOf(r)!.expireTime!).getTime();
       expect(expireTime - Date.now()).toBeLessThanOrEqual(700);
       const watch = watchAccount(expiring, wire, expiring.apiKey, r.accountId);
       const { events, end } = await watch.finished(5000);

@@ -14,7 +14,7 @@ import { createTelegramDriver } from "../../src/drivers/telegram/driver.ts";
 import { webDrivers } from "../../src/drivers/web-drivers.ts";
 import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
 import { createWhatsAppDriver } from "../../src/drivers/whatsapp/driver.ts";
-import { expectError, expectOk, instagram, leaks, messenger, messengerSession, rpc, stringify, telegram, twitter, whatsapp, type ConnectRequest } from "../checkpoints/support/helpers.ts";
+import { checkpointOf, expectError, expectOk, instagram, leaks, messenger, messengerSession, rpc, stringify, telegram, twitter, whatsapp, type ConnectRequest } from "../checkpoints/support/helpers.ts";
 import { watchAccount } from "../checkpoints/support/watch.ts";
 import { fakeBaileys } from "../support/drivers/fake-baileys.ts";
 import { FakeTelegram, telegramUser } from "../support/drivers/fake-gramjs.ts";
@@ -39,7 +39,7 @@ describe.each(HOSTS)("the server with the drivers hosted %s", (kind) => {
       const qr1 = first.showQr();
       const r = expectOk(await connecting);
       expect(r.object).toBe("Checkpoint");
-      expect(r.checkpoint).toMatchObject({ type: CheckpointType.QR_CODE, qrCode: qr1 });
+      expect(checkpointOf(r)).toMatchObject({ type: CheckpointType.QR_CODE, qrCode: qr1 });
       const watch = watchAccount(server, "grpc", server.apiKey, r.accountId);
       await watch.event(0);
       const qr2 = first.showQr();
@@ -72,7 +72,7 @@ describe.each(HOSTS)("the server with the drivers hosted %s", (kind) => {
     try {
       const api = rpc(server, "grpc");
       const r = expectOk(await api.connect(telegram()));
-      expect(r.checkpoint?.qrCode).toMatch(/^tg:\/\/login\?token=/);
+      expect(checkpointOf(r)?.qrCode).toMatch(/^tg:\/\/login\?token=/);
       const watch = watchAccount(server, "grpc", server.apiKey, r.accountId);
       await watch.event(0);
       (await fake.client(0)).scan({ user: telegramUser({ id: 4242 }), password });

@@ -45,7 +45,7 @@ describe.each(["sqlite", "postgres"] as const)("SIGKILL between a status change 
     const now = new Date();
     const intent = {
       id: newId("int_"), workspaceId, provider: "LINKEDIN", identityKey: "user:crash", accountId: newId("acc_"), status: "OPEN" as const,
-      createdAt: now, updatedAt: now, expiresAt: new Date(now.getTime() + 60_000), closedAt: null, errorKind: null, state: null, secrets: null,
+      createdAt: now, updatedAt: now, expiresAt: new Date(now.getTime() + 60_000), closedAt: null, errorKind: null, state: null, secrets: null, revision: 0,
     };
     await store.openIntent(intent, now);
     const request = create(ConnectAccountRequestSchema, { variant: { case: "linkedinBasic", value: { username: "crash-user", password: "pw-secret-1" } } });

@@ -60,6 +60,9 @@ function expectedCode(httpStatus: number, type: string): Code {
       return Code.InvalidArgument;
     case 425:
       return Code.Aborted;
+    case 429:
+      // google.rpc's mapping: RESOURCE_EXHAUSTED is HTTP 429 (a quota or a cap, here the pending-intent cap).
+      return Code.ResourceExhausted;
     case 499:
       return Code.Canceled;
     case 500:

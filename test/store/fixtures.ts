@@ -36,6 +36,7 @@ export function intent(workspaceId: string, now: Date, fields: Partial<IntentRec
     errorKind: null,
     state: null,
     secrets: null,
+    revision: 0,
     ...fields,
   };
 }

@@ -44,13 +44,13 @@ describe.each(backends)("Store contract: $kind", (backend) => {
   });
 
   describe("workspaces", () => {
-    it("creates, gets, finds by name and lists", async () => {
+    it("creates, finds by name and lists", async () => {
       const ws = workspace();
       await store.createWorkspace(ws);
-      expect(await store.getWorkspace(ws.id)).toEqual(ws);
+      expect((await store.listWorkspaces()).find((w) => w.id === ws.id)).toEqual(ws);
       expect(await store.findWorkspaceByName(ws.name)).toEqual(ws);
       expect(await store.listWorkspaces()).toContainEqual(ws);
-      expect(await store.getWorkspace(newId("ws"))).toBeUndefined();
+      expect((await store.listWorkspaces()).find((w) => w.id === "ws_missing")).toBeUndefined();
       expect(await store.findWorkspaceByName("no such workspace")).toBeUndefined();
     });
 
@@ -59,7 +59,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       await store.createWorkspace(ws);
       const twin = { ...workspace(), name: ws.name };
       await expect(store.createWorkspace(twin)).rejects.toMatchObject({ kind: "already_exists" });
-      expect(await store.getWorkspace(twin.id)).toBeUndefined();
+      expect((await store.listWorkspaces()).find((w) => w.id === twin.id)).toBeUndefined();
     });
   });
 
@@ -133,7 +133,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const now = stale.expiresAt; // expiresAt <= now counts as expired
       const next = intent(ws, now, { identityKey: stale.identityKey });
       expect(await store.openIntent(next, now)).toEqual({ opened: next });
-      expect(await store.getIntent(ws, stale.id)).toEqual({ ...stale, status: "EXPIRED", closedAt: now, updatedAt: now });
+      expect(await store.getIntent(ws, stale.id)).toEqual({ ...stale, status: "EXPIRED", closedAt: now, updatedAt: now, revision: stale.revision + 1 });
     });
 
     it("with restart, cancels the live intent and opens the new one", async () => {
@@ -143,7 +143,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const now = minutesFrom(start, 1);
       const next = intent(ws, now, { identityKey: live.identityKey });
       expect(await store.openIntent(next, now, true)).toEqual({ opened: next });
-      expect(await store.getIntent(ws, live.id)).toEqual({ ...live, status: "CANCELED", closedAt: now, updatedAt: now, secrets: null });
+      expect(await store.getIntent(ws, live.id)).toEqual({ ...live, status: "CANCELED", closedAt: now, updatedAt: now, secrets: null, revision: live.revision + 1 });
     });
 
     it("opens exactly one of 50 concurrent intents for one identity", async () => {
@@ -154,7 +154,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const opened = results.flatMap((r) => ("opened" in r ? [r.opened] : []));
       expect(opened).toHaveLength(1);
       for (const r of results) {
-        expect("opened" in r ? r.opened.id : r.inProgress.id).toBe(opened[0]!.id);
+        expect("opened" in r ? r.opened.id : "inProgress" in r ? r.inProgress.id : undefined).toBe(opened[0]!.id);
       }
     });
   });
@@ -167,16 +167,17 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const later = minutesFrom(now, 1);
       const patch = { status: "CHECKPOINT" as const, state: { checkpoint: "OTP" }, secrets: sealed("k1"), expiresAt: minutesFrom(now, 20), updatedAt: later };
       const patched = await store.updateOpenIntent(open.id, patch);
-      expect(patched).toEqual({ ...open, ...patch });
+      expect(patched).toEqual({ ...open, ...patch, revision: open.revision + 1 });
       expect(await store.updateOpenIntent(open.id, {})).toEqual(patched);
 
-      await store.closeIntent(open.id, "FAILED", later, "invalid_credentials");
-      const closed = { ...patched, status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials", secrets: null };
+      await store.updateOpenIntent(open.id, { status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials" });
+      const closed = { ...patched, status: "FAILED", closedAt: later, updatedAt: later, errorKind: "invalid_credentials", secrets: null, revision: patched!.revision + 1 };
       expect(await store.getIntent(ws, open.id)).toEqual(closed);
       expect(await store.updateOpenIntent(open.id, { state: { checkpoint: "late" } })).toBeUndefined();
 
       // Closing again is a no-op.
-      await store.closeIntent(open.id, "CANCELED", minutesFrom(now, 5));
+      const at = minutesFrom(now, 5);
+      expect(await store.updateOpenIntent(open.id, { status: "CANCELED", closedAt: at, updatedAt: at })).toBeUndefined();
       expect(await store.getIntent(ws, open.id)).toEqual(closed);
     });
 
@@ -184,7 +185,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const ws = await newWorkspace();
       const now = new Date();
       const first = await openedIntent(ws, now);
-      await store.closeIntent(first.id, "FAILED", now, "provider_error");
+      await store.updateOpenIntent(first.id, { status: "FAILED", closedAt: now, updatedAt: now, errorKind: "provider_error" });
       const second = await openedIntent(ws, now, { accountId: first.accountId, identityKey: first.identityKey });
       expect(await store.getIntentByAccountId(ws, first.accountId)).toEqual(second);
     });
@@ -199,7 +200,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const later = minutesFrom(now, 1);
       expect(await store.insertAccount(record, open.id, later)).toEqual({ inserted: record });
       expect(await store.getAccount(ws, record.id)).toEqual(record);
-      expect(await store.getIntent(ws, open.id)).toEqual({ ...open, status: "CONNECTED", closedAt: later, updatedAt: later, secrets: null });
+      expect(await store.getIntent(ws, open.id)).toEqual({ ...open, status: "CONNECTED", closedAt: later, updatedAt: later, secrets: null, revision: open.revision + 1 });
     });
 
     it("round-trips an identity without optional fields", async () => {
@@ -375,7 +376,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       await openedIntent(wsB, now, { status: "CHECKPOINT" });
       await openedIntent(wsB, minutesFrom(now, -30), { expiresAt: minutesFrom(now, -1) });
       expect(await store.countOpenIntents(now)).toBe(before + 2);
-      await store.closeIntent(open.id, "FAILED", now, "invalid_credentials");
+      await store.updateOpenIntent(open.id, { status: "FAILED", closedAt: now, updatedAt: now, errorKind: "invalid_credentials" });
       expect(await store.countOpenIntents(now)).toBe(before + 1);
     });
   });
@@ -385,7 +386,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const ws = await newWorkspace();
       const again = await location.open();
       try {
-        expect(await again.getWorkspace(ws)).toMatchObject({ id: ws });
+        expect((await again.listWorkspaces()).find((w) => w.id === ws)).toMatchObject({ id: ws });
       } finally {
         await again.close();
       }

@@ -43,6 +43,8 @@ export interface TestServerOptions {
   seed?: boolean;
   keys?: { apiKey: string; otherApiKey: string };
   intentPollMs?: number;
+  /** Open intents a workspace may have at once (default: no limit). */
+  maxPendingIntents?: number;
   /** Connection limits, timeouts, CORS origins (defaults: the service's own). */
   transport?: Partial<TransportSettings>;
   /** Serve GET /metrics on an admin port of its own. */
@@ -79,6 +81,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = loadConfig({
     INTENT_TTL_MS: String(options.intentTtlMs ?? 60_000),
     ...(options.intentPollMs ? { INTENT_POLL_MS: String(options.intentPollMs) } : {}),
+    ...(options.maxPendingIntents ? { MAX_PENDING_INTENTS: String(options.maxPendingIntents) } : {}),
     ...options.env,
   });
   const server = build({ ...config, transport: { ...config.transport, ...options.transport } }, { store, sealer, connectors: options.connectors ?? [], log });

@@ -1,16 +1,26 @@
-import { clone, toBinary } from "@bufbuild/protobuf";
+import { clone } from "@bufbuild/protobuf";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
-import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
+import type { Sealer } from "../../crypto/sealer.ts";
 import type { AccountRecord, IntentRecord } from "../../store/store.ts";
 import type { ConnectorResult, Variant } from "../connectors/connector.ts";
+import type { ProviderSession } from "../connectors/interactive.ts";
+import { sealAccountSecrets } from "./account-secrets.ts";
 import { accountOptionsOf, accountOptionsToJson } from "./account-options.ts";
 import { variantInfo } from "./variants.ts";
 
 /**
  * The account an intent turns into once the provider said who it is: non-secret options in
- * clear, the whole request (with any secret the connector renewed) sealed under the account's id.
+ * clear; the whole request (with any secret the connector renewed) and the provider session a
+ * driver ended with, sealed under the account's id (account-secrets.ts).
  */
-export function connectedAccount(intent: IntentRecord, request: ConnectAccountRequest & { variant: Variant }, result: ConnectorResult, sealer: Sealer, at: Date): AccountRecord {
+export function connectedAccount(
+  intent: Pick<IntentRecord, "accountId" | "workspaceId" | "provider">,
+  request: ConnectAccountRequest & { variant: Variant },
+  result: ConnectorResult & { session?: ProviderSession },
+  sealer: Sealer,
+  at: Date,
+): AccountRecord {
+  const renewed = withUpdatedSecrets(request, result.updatedSecrets) as ConnectAccountRequest & { variant: Variant };
   return {
     id: intent.accountId,
     workspaceId: intent.workspaceId,
@@ -19,7 +29,7 @@ export function connectedAccount(intent: IntentRecord, request: ConnectAccountRe
     identity: result.identity,
     status: "CONNECTED",
     options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(result.details ? { connection: result.details } : {}) },
-    secrets: sealer.seal(toBinary(ConnectAccountRequestSchema, withUpdatedSecrets(request, result.updatedSecrets)), sealingAad(intent.workspaceId, intent.accountId)),
+    secrets: sealAccountSecrets(sealer, { request: renewed, ...(result.session ? { session: result.session } : {}) }, intent.workspaceId, intent.accountId),
     accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
     createdAt: at,
     updatedAt: at,

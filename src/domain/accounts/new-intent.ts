@@ -20,5 +20,6 @@ export function newIntent(request: ConnectAccountRequest & { variant: Variant },
     errorKind: null,
     state: null,
     secrets: null,
+    revision: 0,
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Variant, VariantCase } from "../connectors/connector.ts";
+import { mailIdentity } from "../connectors/mail/identity.ts";
 
 /** What the contract calls each variant: its provider and its authentication method. */
 export const variantInfo = {
@@ -40,7 +41,8 @@ export function identityKeyOf(variant: Variant, freshKey: () => string): string 
       return user ? `user:${user}` : `token:${fingerprint(variant.value.cookies.map((c) => `${c.name}=${c.value}`).sort().join(";"))}`;
     }
     case "mail":
-      return `user:${normalise(variant.value.imapUser)}@${normalise(variant.value.imapHost).replace(/\.$/, "")}`;
+      // The mailbox the MAIL connector will name: one normalisation of login and host for both.
+      return `user:${mailIdentity(variant.value.imapUser, variant.value.imapHost).providerUserId}`;
     case "googleOauth":
       return `token:${fingerprint(variant.value.refreshToken)}`;
     case "outlook":

@@ -3,7 +3,7 @@ import { type DescMessage, type DescMethodUnary, type MessageInitShape, type Mes
 import { Code } from "@connectrpc/connect";
 import { expect } from "vitest";
 import { ulid } from "ulid";
-import { AccountService, ConnectAccountRequestSchema } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import { AccountService, ConnectAccountRequestSchema, type Checkpoint } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { ProxyProtocol } from "../../../gen/postpress/accounts/v1/options_pb.js";
 import type { ScriptedGateway } from "../../../tools/scripted-gateway/server.ts";
 import { callRpc, type Endpoint, type RpcFailure, type RpcResult, type Wire } from "../../support/clients.ts";
@@ -157,4 +157,9 @@ export async function eventually<T>(fn: () => Promise<T | undefined> | T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The checkpoint of a ConnectAccount / SolveCheckpoint / ResendCheckpoint answer (its outcome oneof), if that is what it is. */
+export function checkpointOf(response: { outcome: { case: string | undefined; value?: unknown } }): Checkpoint | undefined {
+  return response.outcome.case === "checkpoint" ? (response.outcome.value as Checkpoint) : undefined;
 }

@@ -43,7 +43,7 @@ function seed(count: number): FakeStore {
   for (let i = 0; i < count; i++) {
     const id = `acc_${String(i).padStart(4, "0")}`;
     const workspaceId = i % 2 === 0 ? "ws_A" : "ws_B";
-    const secrets = oldSealer.sealJson({ password: `pw-${i}` }, sealingAad(workspaceId, id));
+    const secrets = oldSealer.seal(Buffer.from(`pw-${i}`), sealingAad(workspaceId, id));
     store.rows.set(id, { table: i % 3 === 0 ? "intents" : "accounts", id, workspaceId, secrets });
   }
   return store;
@@ -52,8 +52,8 @@ function seed(count: number): FakeStore {
 function expectAllUnderNewKey(store: FakeStore): void {
   for (const row of store.rows.values()) {
     expect(row.secrets.keyId).toBe("k2025");
-    const value = sealer.openJson<{ password: string }>(row.secrets, sealingAad(row.workspaceId, row.id));
-    expect(value.password).toBe(`pw-${Number(row.id.slice(4))}`);
+    const password = sealer.open(row.secrets, sealingAad(row.workspaceId, row.id)).toString();
+    expect(password).toBe(`pw-${Number(row.id.slice(4))}`);
   }
 }
 

@@ -6,8 +6,8 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import type { Message } from "@bufbuild/protobuf";
 import type { GoogleOauthAuth, InstagramBasicAuth, InstagramCookieAuth, LinkedinBasicAuth, LinkedinCookieAuth, MailAuth, MessengerBasicAuth, MessengerSessionAuth, OutlookAuth, TelegramAuth, TwitterAuth, WhatsappAuth } from "./variants_pb.js";
 import type { DisabledFeature } from "./options_pb.js";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Account, AccountStatus, Provider } from "./account_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file postpress/accounts/v1/account_service.proto.
@@ -167,8 +167,8 @@ export declare const ConnectAccountRequestSchema: GenMessage<ConnectAccountReque
  */
 export declare type ConnectAccountResponse = Message<"postpress.accounts.v1.ConnectAccountResponse"> & {
   /**
-   * What happened: "AccountCreated" when the account is linked; "Checkpoint" when the
-   * provider asks for more first (see checkpoint). Clients must check this first.
+   * The original API's discriminator, kept for its JSON clients: "AccountCreated" or
+   * "Checkpoint", always matching the outcome below.
    *
    * @generated from field: string object = 1;
    */
@@ -183,11 +183,27 @@ export declare type ConnectAccountResponse = Message<"postpress.accounts.v1.Conn
   accountId: string;
 
   /**
-   * Set when object is "Checkpoint": what the person must do next.
+   * What happened: exactly one is set.
    *
-   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   * @generated from oneof postpress.accounts.v1.ConnectAccountResponse.outcome
    */
-  checkpoint?: Checkpoint | undefined;
+  outcome: {
+    /**
+     * The account is linked.
+     *
+     * @generated from field: postpress.accounts.v1.AccountCreated account_created = 4;
+     */
+    value: AccountCreated;
+    case: "accountCreated";
+  } | {
+    /**
+     * The provider asks for more first: what the person must do next.
+     *
+     * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+     */
+    value: Checkpoint;
+    case: "checkpoint";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -195,6 +211,26 @@ export declare type ConnectAccountResponse = Message<"postpress.accounts.v1.Conn
  * Use `create(ConnectAccountResponseSchema)` to create a new message.
  */
 export declare const ConnectAccountResponseSchema: GenMessage<ConnectAccountResponse>;
+
+/**
+ * The outcome "the account is linked" of ConnectAccount, SolveCheckpoint and ResendCheckpoint.
+ *
+ * @generated from message postpress.accounts.v1.AccountCreated
+ */
+export declare type AccountCreated = Message<"postpress.accounts.v1.AccountCreated"> & {
+  /**
+   * The account as GetAccount answers it (no secret).
+   *
+   * @generated from field: postpress.accounts.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.AccountCreated.
+ * Use `create(AccountCreatedSchema)` to create a new message.
+ */
+export declare const AccountCreatedSchema: GenMessage<AccountCreated>;
 
 /**
  * A step the provider requires before the account can be linked. Holds no secret of the
@@ -287,7 +323,7 @@ export declare const SolveCheckpointRequestSchema: GenMessage<SolveCheckpointReq
  */
 export declare type SolveCheckpointResponse = Message<"postpress.accounts.v1.SolveCheckpointResponse"> & {
   /**
-   * "AccountCreated" when the account is linked; "Checkpoint" when another checkpoint follows.
+   * The original API's discriminator: "AccountCreated" or "Checkpoint", matching the outcome.
    *
    * @generated from field: string object = 1;
    */
@@ -301,11 +337,27 @@ export declare type SolveCheckpointResponse = Message<"postpress.accounts.v1.Sol
   accountId: string;
 
   /**
-   * Set when object is "Checkpoint": the next checkpoint.
+   * What happened: exactly one is set.
    *
-   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   * @generated from oneof postpress.accounts.v1.SolveCheckpointResponse.outcome
    */
-  checkpoint?: Checkpoint | undefined;
+  outcome: {
+    /**
+     * The account is linked.
+     *
+     * @generated from field: postpress.accounts.v1.AccountCreated account_created = 4;
+     */
+    value: AccountCreated;
+    case: "accountCreated";
+  } | {
+    /**
+     * Another checkpoint follows.
+     *
+     * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+     */
+    value: Checkpoint;
+    case: "checkpoint";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -341,8 +393,7 @@ export declare const ResendCheckpointRequestSchema: GenMessage<ResendCheckpointR
  */
 export declare type ResendCheckpointResponse = Message<"postpress.accounts.v1.ResendCheckpointResponse"> & {
   /**
-   * "Checkpoint" (the checkpoint as it is now, with its new expiry), or "AccountCreated" if the
-   * account got linked in the meantime.
+   * The original API's discriminator: "Checkpoint" or "AccountCreated", matching the outcome.
    *
    * @generated from field: string object = 1;
    */
@@ -356,11 +407,27 @@ export declare type ResendCheckpointResponse = Message<"postpress.accounts.v1.Re
   accountId: string;
 
   /**
-   * Set when object is "Checkpoint".
+   * What happened: exactly one is set.
    *
-   * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+   * @generated from oneof postpress.accounts.v1.ResendCheckpointResponse.outcome
    */
-  checkpoint?: Checkpoint | undefined;
+  outcome: {
+    /**
+     * The account got linked in the meantime.
+     *
+     * @generated from field: postpress.accounts.v1.AccountCreated account_created = 4;
+     */
+    value: AccountCreated;
+    case: "accountCreated";
+  } | {
+    /**
+     * The checkpoint as it is now, with its new expiry.
+     *
+     * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+     */
+    value: Checkpoint;
+    case: "checkpoint";
+  } | { case: undefined; value?: undefined };
 };
 
 /**

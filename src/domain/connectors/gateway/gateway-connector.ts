@@ -4,6 +4,8 @@ import { create, fromBinary, toBinary, type DescMessage, type DescMethodServerSt
 import type { Logger } from "pino";
 import { ProviderGatewayService } from "../../../../gen/postpress/gateway/v1/gateway_pb.js";
 import type { AppError } from "../../../errors/app-error.ts";
+// The gateway's answers are bounded as ours are.
+import { MAX_MESSAGE_BYTES } from "../../../message-limits.ts";
 import type { VariantCase } from "../connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthEvent, type AuthState, type InteractiveCall, type InteractiveConnector, type StartInput } from "../interactive.ts";
 import { eventFromProto, stateFromProto } from "./convert.ts";
@@ -31,8 +33,6 @@ function levelOf(error: AppError): "debug" | "warn" {
   return ROUTINE.has(error.kind) ? "debug" : "warn";
 }
 
-/** Bounds the gateway's answers as ours are bounded (transport/limits.ts). */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Intents whose replica this process remembers from the gateway's answers (oldest forgotten first). */
 const MAX_REMEMBERED_ROUTES = 10_000;
 

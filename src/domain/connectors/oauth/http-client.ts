@@ -5,6 +5,7 @@ import type { ErrorKind } from "../../../errors/catalogue.ts";
 import { guardedAgent } from "../../../net/guarded-agent.ts";
 import { createTargetGuard, type TargetGuard } from "../../../net/target-guard.ts";
 import { field } from "./json.ts";
+import { innerBudgetMs } from "../../deadline.ts";
 
 /**
  * The one HTTP client of the OAuth connectors (Google, Microsoft). It bounds every call
@@ -65,9 +66,6 @@ export interface HttpClient {
   request(request: ProviderRequest): Promise<ProviderAnswer>;
 }
 
-/** Kept back from the caller's deadline so our request_timeout reaches them before they give up. */
-const replyMarginMs = 50;
-
 /** Connect-phase failures: the provider could not be reached at all. */
 const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
 
@@ -83,7 +81,8 @@ export function createHttpClient(options: HttpClientOptions, guard: TargetGuard 
       // Logged without the query string, and never with headers or body.
       const target = new URL(request.url);
       const where = `${target.origin}${target.pathname}`;
-      const budgetMs = Math.min(options.requestTimeoutMs, request.deadline.getTime() - Date.now() - replyMarginMs);
+      // The service's one deadline policy: our request_timeout reaches the caller before they give up.
+      const budgetMs = Math.min(options.requestTimeoutMs, innerBudgetMs(request.deadline));
       if (budgetMs <= 0) throw timedOut(provider);
 
       const timeout = AbortSignal.timeout(budgetMs);

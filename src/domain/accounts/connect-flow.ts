@@ -1,0 +1,97 @@
+import type { ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import type { Sealer } from "../../crypto/sealer.ts";
+import { AppError } from "../../errors/app-error.ts";
+import type { IntentRecord, Store } from "../../store/store.ts";
+import type { Variant } from "../connectors/connector.ts";
+import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
+import { sealAccountSecrets } from "./account-secrets.ts";
+import type { CallScope } from "./call-scope.ts";
+import { flowStateToJson } from "./engine/core/flow-state.ts";
+import type { IntentEngine } from "./engine/shell/engine.ts";
+import type { IntentHub } from "./engine/shell/hub.ts";
+import { newIntent } from "./new-intent.ts";
+import { authInProgress } from "./auth-in-progress.ts";
+import { outcomeOf, type ConnectOutcome } from "./outcomes.ts";
+
+export interface ConnectFlowDeps {
+  store: Store;
+  sealer: Sealer;
+  connectors: ConnectorRegistry;
+  engine: IntentEngine;
+  hub: IntentHub;
+  intentTtlMs: number;
+  /** Open intents a workspace may have at once (undefined: no limit). */
+  maxPendingIntents: number | undefined;
+  now: () => Date;
+}
+
+/**
+ * ConnectAccount: an intent for the identity (one open per identity, restart replaces it, a
+ * workspace has at most maxPendingIntents), then the engine's "begin": a one-shot connector
+ * answers once; an interactive login may stop at a checkpoint and go on from any replica.
+ */
+export class ConnectFlow {
+  private readonly deps: ConnectFlowDeps;
+
+  constructor(deps: ConnectFlowDeps) {
+    this.deps = deps;
+  }
+
+  async begin(request: ConnectAccountRequest & { variant: Variant }, scope: CallScope): Promise<ConnectOutcome> {
+    const { engine, hub, store, now } = this.deps;
+    const connector = this.deps.connectors.connectorFor(request.variant.case);
+    const base = newIntent(request, scope.workspaceId, now(), this.deps.intentTtlMs);
+    const interactive = isInteractive(connector);
+    const intent: IntentRecord = interactive
+      ? {
+          ...base,
+          state: flowStateToJson({ flow: "interactive", variant: request.variant.case, key: base.id, version: 0, seq: 0, checkpoint: null }),
+          // Whichever replica creates the account needs the request: sealed under the intent's id
+          // (key rotation re-seals intents under the same context), re-sealed under the account's.
+          secrets: sealAccountSecrets(this.deps.sealer, { request }, scope.workspaceId, base.id),
+        }
+      : { ...base, state: flowStateToJson({ flow: "one_shot" }) };
+    await this.open(intent, request.restart, scope);
+    const log = interactive ? scope.log.child({ intentId: intent.id, accountId: intent.accountId }) : scope.log;
+    // An interactive start stops at once when the intent is ended by something else (a restart, the expiry).
+    const tracked = interactive ? hub.hold(intent) : undefined;
+    const signal = tracked ? AbortSignal.any([scope.signal, tracked.interrupted.signal]) : scope.signal;
+    try {
+      let dispatched;
+      try {
+        dispatched = await engine.dispatch(intent, { type: "begin" }, { log, call: { signal, deadline: scope.deadline, log }, request });
+      } catch (error) {
+        // Recording the provider's answer failed (the store went away): the intent cannot go on; its end is best effort (else it expires).
+        const errorKind = error instanceof AppError ? error.kind : "unexpected_error";
+        await engine.dispatch(intent, { type: "callFailed", call: "start", errorKind }, { log }).catch((e: unknown) => log.warn({ err: e, intentId: intent.id }, "could not close intent; it will expire"));
+        throw error;
+      }
+      hub.offer(dispatched.record);
+      // This replica follows the provider side from now on (a QR scanned while nobody watches still creates the account).
+      if (dispatched.record.status === "CHECKPOINT") hub.follow(dispatched.record);
+      return await outcomeOf(store, dispatched);
+    } finally {
+      if (tracked) hub.release(tracked);
+    }
+  }
+
+  /** Opens the intent; an open one for the same identity answers auth_in_progress, or is canceled on restart. */
+  private async open(intent: IntentRecord, restart: boolean, scope: CallScope): Promise<void> {
+    const { store, engine, now, maxPendingIntents } = this.deps;
+    const first = await store.openIntent(intent, now(), false, maxPendingIntents);
+    if ("opened" in first) return;
+    if ("tooMany" in first) throw tooMany(first.tooMany.limit);
+    const earlier = first.inProgress;
+    if (!restart) throw authInProgress(earlier.expiresAt, now());
+    // The store cancels the earlier intent and opens this one in one transaction; the engine runs what that transition asks for.
+    const again = await store.openIntent(intent, now(), true, maxPendingIntents);
+    if ("tooMany" in again) throw tooMany(again.tooMany.limit);
+    if ("inProgress" in again) throw authInProgress(again.inProgress.expiresAt, now());
+    scope.log.info({ intentId: intent.id, canceledIntentId: earlier.id }, "restart canceled the earlier intent");
+    await engine.effectsOf(earlier, { type: "restart" }, { log: scope.log });
+  }
+}
+
+function tooMany(limit: number): AppError {
+  return new AppError("too_many_pending_intents", { metadata: { limit: String(limit) }, retryAfterMs: 5_000 });
+}
