@@ -5,7 +5,7 @@ import { REPO_ROOT } from "../support/process.ts";
 
 /**
  * A clone anywhere must pass: no source, test, script or tool refers to a relative path that
- * leaves the repository (as a test once read ../shared/spec from the workspace around it).
+ * leaves the repository (as a test once read the contract from a folder beside the repository).
  */
 
 const SCANNED = ["src", "test", "scripts", "bench", "tools", ".ci", "docs", "README.md", "package.json", "vitest.config.ts", "buf.gen.yaml", "buf.yaml"];
