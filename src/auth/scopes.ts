@@ -30,6 +30,7 @@ const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   "postpress.accounts.v1.AccountService/SolveCheckpoint": "accounts:write",
   "postpress.accounts.v1.AccountService/ResendCheckpoint": "accounts:write",
   "postpress.accounts.v1.AccountService/CancelCheckpoint": "accounts:write",
+  "postpress.accounts.v1.AccountService/ReconnectAccount": "accounts:write",
   "postpress.accounts.v1.AccountService/DeleteAccount": "accounts:write",
   "postpress.accounts.v1.AccountService/GetAccount": "accounts:read",
   "postpress.accounts.v1.AccountService/ListAccounts": "accounts:read",

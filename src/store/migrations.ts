@@ -189,6 +189,14 @@ export const migrations: readonly Migration[] = [
       ${t.intentNotify}
     `,
   },
+  {
+    // Issue 16: ReconnectAccount. While a reconnection's intent is open the account is
+    // RECONNECTING; this is the status it goes back to if that intent fails, is canceled or expires.
+    version: 5,
+    sql: () => `
+      ALTER TABLE accounts ADD COLUMN status_before_reconnect TEXT;
+    `,
+  },
 ];
 
 /** The LISTEN/NOTIFY channel of the intents table in `schema` (the trigger's name for it). */
