@@ -35,8 +35,9 @@ function withKeptOptions(given: Request, previous: Request): Request {
   if (previous.variant.case !== request.variant.case) return request;
   const value = request.variant.value as Record<string, unknown>;
   const kept = previous.variant.value as Record<string, unknown>;
+  // The same variant on both sides: a field the account's request has set exists on the new one (unset message fields are absent keys).
   for (const field of VARIANT_OPTION_FIELDS) {
-    if (field in value && unset(value[field]) && !unset(kept[field])) value[field] = kept[field];
+    if (unset(value[field]) && !unset(kept[field])) value[field] = kept[field];
   }
   return request;
 }
