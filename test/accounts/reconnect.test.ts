@@ -27,6 +27,7 @@ import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted
 import { startCheckpointServer, type CheckpointServer } from "../checkpoints/support/harness.ts";
 import { checkpointOf, expectError, expectOk, leaks, linkedinBasic, login, rpc, secret, stringify, TRANSPORTS } from "../checkpoints/support/helpers.ts";
 import { checkerFor, DRIVEN_ENV, round } from "../events/support.ts";
+import { expectProblem, restChecked } from "../rest/support.ts";
 import { callRpc, type Wire } from "../support/clients.ts";
 import { loopbackGuard } from "../support/loopback-guard.ts";
 import { startDovecot, type DovecotServer } from "../support/mail/dovecot.ts";
@@ -265,6 +266,25 @@ describe.each(["sqlite", "postgres"] as const)("ReconnectAccount on %s", (backen
       expect([AccountStatus[canceled.status], canceled.statusReason]).toEqual(["CONNECTED", ""]);
       expect(await eventsOf(id)).toEqual(["account.connected", "CONNECTED>RECONNECTING", "RECONNECTING>CONNECTED", "account.reconnected", "CONNECTED>RECONNECTING", "RECONNECTING>CONNECTED"]);
       expect(leaks([password, originalValue.proxy.password], { logs: server.logs, events: await storedEvents(), pending, solved, after })).toEqual([]);
+    }, 60_000);
+
+    it("over REST too (POST /api/v1/accounts/{id}, the flat body): 200 AccountReconnected, another mailbox 403 account_mismatch, another variant 400 naming provider; the answers conform to docs/openapi.json", async () => {
+      if (wire !== "grpc") return; // one REST pass per store: the wire of this describe plays no part
+      const email = `rest.${backend}@example.com`;
+      const id = expectOk(await api().connect({ variant: { case: "googleOauth", value: google.addUser(email) } })).accountId;
+      const path = `/api/v1/accounts/${id}`;
+      const flat = (tokens: { accessToken: string; refreshToken: string }) => ({ provider: "GOOGLE_OAUTH", access_token: tokens.accessToken, refresh_token: tokens.refreshToken });
+      const sealed = await sealedBlob(id);
+      expectProblem(await restChecked(server.httpUrl, "POST", path, { apiKey: server.apiKey, body: flat(google.addUser(`rest.other.${backend}@example.com`)) }), 403, "errors/account_mismatch");
+      expect(await sealedBlob(id)).toEqual(sealed);
+      const wrongVariant = await restChecked(server.httpUrl, "POST", path, { apiKey: server.apiKey, body: { provider: "LINKEDIN", username: "anna", password: "pw" } });
+      expectProblem(wrongVariant, 400, "errors/invalid_parameters");
+      expect((wrongVariant.body.invalid_params as { name: string }[]).map((p) => p.name)).toEqual(["provider"]);
+      const fresh = google.addUser(email);
+      const ok = await restChecked(server.httpUrl, "POST", path, { apiKey: server.apiKey, body: flat(fresh) });
+      expect([ok.status, ok.body]).toEqual([200, { object: "AccountReconnected", account_id: id }]);
+      expect(AccountStatus[(await account(id)).status]).toBe("CONNECTED");
+      expect(leaks([fresh.accessToken, fresh.refreshToken], { logs: server.logs, ok: ok.body })).toEqual([]);
     }, 60_000);
 
     it("another variant than the account's: invalid_parameters naming it; an unknown id or another workspace's account: not_found; a key without accounts:write: scope_required", async () => {
