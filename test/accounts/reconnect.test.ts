@@ -84,9 +84,11 @@ describe.each(["sqlite", "postgres"] as const)("ReconnectAccount on %s", (backen
   let server: CheckpointServer;
   let checker: HealthChecker;
   let workspaceId: string;
+  /** PostgreSQL: named, so a second replica can share it. */
+  const pgSchema = backend === "postgres" ? `t_reconnect_${randomUUID().replaceAll("-", "").slice(0, 12)}` : undefined;
 
   beforeAll(async () => {
-    server = await startCheckpointServer({ backend, gateways: { LINKEDIN: gateway.address }, connectors, env: { ...DRIVEN_ENV } });
+    server = await startCheckpointServer({ backend, pgSchema, gateways: { LINKEDIN: gateway.address }, connectors, env: { ...DRIVEN_ENV } });
     checker = checkerFor(server, connectors);
     workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
   }, 60_000);
@@ -300,4 +302,29 @@ describe.each(["sqlite", "postgres"] as const)("ReconnectAccount on %s", (backen
       expect(AccountStatus[(await account(id)).status]).toBe("CONNECTED");
     }, 60_000);
   });
+
+  it.runIf(backend === "postgres")("across replicas: a reconnection's checkpoint answered on one replica is solved on another, and one canceled there puts the account back", async () => {
+    const other = await startCheckpointServer({ backend, pgSchema, seed: false, keys: { apiKey: server.apiKey, otherApiKey: server.otherApiKey }, sealer: server.sealer, gateways: { LINKEDIN: gateway.address }, connectors, env: { ...DRIVEN_ENV } });
+    try {
+      const [a, b] = [rpc(server, "grpc"), rpc(other, "connect-binary")];
+      const username = login("2fa");
+      const id = expectOk(await a.connect(linkedinBasic(username))).accountId;
+      expectOk(await b.solve(id, SCRIPT_CODE));
+      const created = expectOk(await b.get(id)).account!.createTime;
+      const request: ReconnectRequest = { accountId: id, variant: { case: "linkedinBasic", value: { username, password: secret("li-replica") } } };
+      const onA = (r: ReconnectRequest) => callRpc(server, "grpc", AccountService.method.reconnectAccount, r, { apiKey: server.apiKey });
+      expect(checkpointOf(expectOk(await onA(request)))).toBeDefined();
+      expect(AccountStatus[expectOk(await b.get(id)).account!.status]).toBe("RECONNECTING");
+      const solved = expectOk(await b.solve(id, SCRIPT_CODE));
+      expect([solved.object, solved.accountId]).toEqual(["AccountCreated", id]);
+      const after = expectOk(await a.get(id)).account!;
+      expect([AccountStatus[after.status], after.createTime]).toEqual(["CONNECTED", created]);
+
+      expect(checkpointOf(expectOk(await onA(request)))).toBeDefined();
+      expectOk(await b.cancel(id));
+      expect(AccountStatus[expectOk(await a.get(id)).account!.status]).toBe("CONNECTED");
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 });
