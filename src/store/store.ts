@@ -68,7 +68,9 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   /**
    * Compare-and-set on an open intent: applies `patch` only if the intent is still open (and,
    * with `expectedRevision`, still at that revision). Returns the new record or undefined.
-   * A patch that closes the intent (closedAt set) erases its sealed secrets too.
+   * A patch that closes the intent (closedAt set) erases its sealed secrets too; one that closes
+   * a reconnection's intent (its `state` says so: the engine's patches always carry the state)
+   * puts the account's status back in the same transaction (openReconnectIntent).
    */
   updateOpenIntent(id: string, patch: IntentPatch, expectedRevision?: number): Promise<IntentRecord | undefined>;
   /**
