@@ -18,6 +18,7 @@ import {
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
+import { createCredentialStore } from "./sql-credentials.ts";
 import { createEventStore } from "./sql-events.ts";
 import { assignments, first, insert, insertOrFind } from "./sql-helpers.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
@@ -49,6 +50,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     changes: changes.feed,
     ...createEventStore(db),
     ...createWebhookStore(db),
+    ...createCredentialStore(db),
 
     async createWorkspace(ws) {
       const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));

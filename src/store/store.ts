@@ -11,12 +11,14 @@
  */
 
 import type { EventStore, HealthCheckStore, WebhookStore } from "./outbox-store.ts";
+import type { CredentialRefreshStore } from "./refresh-store.ts";
 import type { AccountRecord, AccountSummary, ApiKeyRecord, InsertAccountResult, IntentPatch, IntentRecord, ListAccountsQuery, OpenIntentResult, SealedBlob, Workspace } from "./records.ts";
 
 export type * from "./outbox-store.ts";
 export type * from "./records.ts";
+export type * from "./refresh-store.ts";
 
-export interface Store extends EventStore, HealthCheckStore, WebhookStore {
+export interface Store extends EventStore, HealthCheckStore, WebhookStore, CredentialRefreshStore {
   readonly kind: "sqlite" | "postgres";
 
   // Workspaces and API keys.
