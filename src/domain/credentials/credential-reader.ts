@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { withoutRedaction } from "../../logging.ts";
 import type { Caller } from "../../auth/authenticator.ts";
 import type { Sealer } from "../../crypto/sealer.ts";
 import { AppError, isAppError } from "../../errors/app-error.ts";
@@ -33,9 +34,12 @@ export interface CredentialReaderDeps {
  */
 export class CredentialReader {
   private readonly deps: CredentialReaderDeps;
+  /** The audit line's fields are ids, names and kinds, never a value: like the per-RPC line, it skips the redaction net (a fifth of a read's CPU). */
+  private readonly auditLog: Logger;
 
   constructor(deps: CredentialReaderDeps) {
     this.deps = deps;
+    this.auditLog = withoutRedaction(deps.log);
   }
 
   /** `scope` is made only when a refresh needs the call's deadline and signal (most reads need neither). */
@@ -67,7 +71,7 @@ export class CredentialReader {
 
   private audit(caller: Caller, accountId: string, kinds: string[], outcome: string, refreshed: boolean): void {
     // Names, ids and kinds only: the values never reach a log line.
-    this.deps.log.info({ audit: "credentials.read", keyId: caller.keyId, workspace: caller.workspaceId, accountId, kinds, outcome, refreshed }, "credentials read");
+    this.auditLog.info({ audit: "credentials.read", keyId: caller.keyId, workspace: caller.workspaceId, accountId, kinds, outcome, refreshed }, "credentials read");
     this.deps.metrics.credentialsRead(kinds[0] ?? "unknown", outcome, refreshed);
   }
 }
