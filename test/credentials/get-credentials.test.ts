@@ -2,12 +2,13 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialService } from "../../gen/postpress/accounts/v1/credential_service_pb.js";
 import { Provider } from "../../gen/postpress/accounts/v1/account_pb.js";
+import { ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import { openCredentials } from "../../src/domain/credentials/account-credentials.ts";
 import { callRpc, WIRES, type Wire } from "../support/clients.ts";
 import { LOOPBACK_NETWORKS } from "../support/loopback-guard.ts";
 import { startFakeMicrosoft, microsoftAnswers, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { auditLines, credentialsKey, mailRequest, outlookRequest, planted, seedAccount } from "./support.ts";
+import { auditLines, credentialsKey, linkedinCookieRequest, mailRequest, outlookRequest, planted, seedAccount } from "./support.ts";
 
 const getCredentials = CredentialService.method.getCredentials;
 const HOUR = 3_600_000;
@@ -68,6 +69,18 @@ describe.each(["sqlite", "postgres"] as const)("GetCredentials on %s", (backend)
     expect(result.error.code).toBe(Code.PermissionDenied);
     expect(result.error.errorInfo?.metadata.type).toBe("errors/scope_required");
     expect(result.error.errorInfo?.metadata.scope).toBe("credentials:read");
+  });
+
+  it("a provider-session account: its cookies and user agent, and the proxy to use with its password", async () => {
+    const account = await seedAccount(server.store, server.sealer, workspaceId, linkedinCookieRequest(), { provider: "LINKEDIN", providerUserId: "li-1" });
+    const result = await call("grpc", account.id);
+    if (!result.ok) throw new Error(JSON.stringify(result.error));
+    expect(result.response.provider).toBe(Provider.LINKEDIN);
+    expect(result.response.credentials).toMatchObject({
+      case: "providerSession",
+      value: { format: "", session: "", userAgent: "Mozilla/5.0 (bench)", cookies: [expect.objectContaining({ name: "li_at", value: planted.liAt, domain: ".linkedin.com" })] },
+    });
+    expect(result.response.proxy).toMatchObject({ protocol: ProxyProtocol.SOCKS5, host: "203.0.113.10", port: 1080, username: "px", password: planted.proxyPassword });
   });
 
   it("an unexpired OAuth token is answered as stored, with no provider call; the refresh token only when asked for", async () => {
@@ -149,13 +162,14 @@ describe.each(["sqlite", "postgres"] as const)("GetCredentials on %s", (backend)
 
   it("every read wrote one audit line (key, workspace, account, kinds, never a value), was counted, and no credential is in any log line", async () => {
     const audits = auditLines(server.logs);
-    // 4 mail reads, 2 + 1 + 1 OAuth reads above, then the refusals and failures: every one audited.
-    expect(audits.length).toBeGreaterThanOrEqual(4 + 4 + 2 + 1 + 1);
+    // 4 mail reads, 1 provider session, 2 + 2 + 2 OAuth reads, 1 outage, 1 not_found: every one audited.
+    expect(audits.length).toBe(4 + 1 + 2 + 2 + 2 + 1 + 1);
     const keyId = (await server.store.listApiKeys(workspaceId)).find((k) => k.label === "mail-sync")!.id;
     for (const line of audits) {
       expect(line).toMatchObject({ keyId, workspace: workspaceId, accountId: expect.stringMatching(/^acc_/), kinds: expect.any(Array), outcome: expect.any(String), refreshed: expect.any(Boolean) });
     }
-    expect(audits.filter((l) => l.outcome === "ok").map((l) => (l.kinds as string[])[0])).toEqual(expect.arrayContaining(["mail", "oauth"]));
+    expect(audits.filter((l) => l.outcome === "ok").map((l) => (l.kinds as string[])[0])).toEqual(expect.arrayContaining(["mail", "oauth", "provider_session"]));
+    expect(audits.some((l) => (l.kinds as string[]).join() === "provider_session,proxy")).toBe(true);
     expect(audits.some((l) => l.outcome === "invalid_credentials")).toBe(true);
     expect(audits.some((l) => l.outcome === "ok" && (l.kinds as string[]).includes("refresh_token") && l.refreshed === true)).toBe(true);
     const secrets = [...Object.values(planted), ...microsoft.secrets(), key];

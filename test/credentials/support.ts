@@ -1,5 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import { ImapEncryption } from "../../gen/postpress/accounts/v1/variants_pb.js";
 import { createApiKey } from "../../src/auth/workspaces.ts";
 import type { Sealer } from "../../src/crypto/sealer.ts";
@@ -13,7 +14,22 @@ export const planted = {
   imapPassword: "planted-imap-password-Zq81",
   smtpPassword: "planted-smtp-password-Wm27",
   proxyPassword: "planted-proxy-password-Kx55",
+  liAt: "planted-li_at-cookie-Pv03",
 };
+
+/** A LinkedIn cookie login through an authenticated proxy. */
+export function linkedinCookieRequest(): MessageInitShape<typeof ConnectAccountRequestSchema> {
+  return {
+    variant: {
+      case: "linkedinCookie",
+      value: {
+        accessToken: planted.liAt,
+        userAgent: "Mozilla/5.0 (bench)",
+        proxy: { protocol: ProxyProtocol.SOCKS5, host: "203.0.113.10", port: 1080, username: "px", password: planted.proxyPassword },
+      },
+    },
+  };
+}
 
 export function mailRequest(): MessageInitShape<typeof ConnectAccountRequestSchema> {
   return {
