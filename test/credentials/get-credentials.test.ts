@@ -118,6 +118,18 @@ describe.each(["sqlite", "postgres"] as const)("GetCredentials on %s", (backend)
     expect(microsoft.requestsTo("token").length).toBe(before + 1);
   });
 
+  it("20 concurrent reads of one due token on one server share one refresh (the in-process lock; the embedded store has no other)", async () => {
+    const { account, tokens } = await outlookAccount(new Date(Date.now() - 60_000));
+    microsoft.expire(tokens.accessToken);
+    const before = microsoft.requestsTo("token").length;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? "grpc" : "connect-binary", account.id)));
+    expect(answers.filter((a) => !a.ok)).toEqual([]);
+    expect(microsoft.requestsTo("token").length).toBe(before + 1);
+    const accessTokens = new Set(answers.map((a) => (a.ok ? (a.response.credentials.value as { accessToken: string }).accessToken : "")));
+    expect(accessTokens.size).toBe(1);
+    expect(accessTokens.has(tokens.accessToken)).toBe(false);
+  });
+
   it("a refresh the provider refuses (invalid_grant) marks the account CREDENTIALS_EXPIRED, with its event, and answers invalid_credentials", async () => {
     const { account, tokens } = await outlookAccount(new Date(Date.now() - 60_000));
     microsoft.revoke(tokens.refreshToken);
@@ -162,8 +174,8 @@ describe.each(["sqlite", "postgres"] as const)("GetCredentials on %s", (backend)
 
   it("every read wrote one audit line (key, workspace, account, kinds, never a value), was counted, and no credential is in any log line", async () => {
     const audits = auditLines(server.logs);
-    // 4 mail reads, 1 provider session, 2 + 2 + 2 OAuth reads, 1 outage, 1 not_found: every one audited.
-    expect(audits.length).toBe(4 + 1 + 2 + 2 + 2 + 1 + 1);
+    // 4 mail reads, 1 provider session, 2 + 2 + 20 + 2 OAuth reads, 1 outage, 1 not_found: every one audited.
+    expect(audits.length).toBe(4 + 1 + 2 + 2 + 20 + 2 + 1 + 1);
     const keyId = (await server.store.listApiKeys(workspaceId)).find((k) => k.label === "mail-sync")!.id;
     for (const line of audits) {
       expect(line).toMatchObject({ keyId, workspace: workspaceId, accountId: expect.stringMatching(/^acc_/), kinds: expect.any(Array), outcome: expect.any(String), refreshed: expect.any(Boolean) });

@@ -68,6 +68,8 @@ export class TokenRefresher {
     let flight = this.flights.get(key);
     if (flight === undefined) {
       flight = this.refreshLocked(account, call).finally(() => this.flights.delete(key));
+      // Every joiner may have gone (cancelled) before it settles: its failure is theirs, never an unhandled rejection.
+      flight.catch(() => undefined);
       this.flights.set(key, flight);
     }
     return untilAborted(flight, call.signal);
