@@ -7,9 +7,17 @@ import type { HttpClient } from "../connectors/oauth/http-client.ts";
 import { refreshAccessToken, type TokenSource } from "../connectors/oauth/refresh.ts";
 import { innerBudgetMs } from "../deadline.ts";
 import { untilAborted } from "../until-aborted.ts";
+import { Slots } from "./slots.ts";
 import { openCredentials, sealRefreshed, type Credentials, type OAuthCredentials, type OAuthProvider } from "./account-credentials.ts";
 
 export type LiveAccount = AccountRecord & { secrets: SealedBlob };
+
+/**
+ * Refreshes of different accounts one replica runs at once. On PostgreSQL each holds a pooled
+ * connection (10 a replica) for as long as the provider takes to answer: a burst of due tokens
+ * must leave the pool to every other call.
+ */
+const MAX_CONCURRENT_REFRESHES = 4;
 
 /** An OAuth account's credentials with an access token good for at least the margin. */
 export interface FreshToken {
@@ -52,6 +60,7 @@ interface Call {
 export class TokenRefresher {
   private readonly deps: TokenRefresherDeps;
   private readonly flights = new Map<string, Promise<FreshToken>>();
+  private readonly slots = new Slots(MAX_CONCURRENT_REFRESHES);
 
   constructor(deps: TokenRefresherDeps) {
     this.deps = deps;
@@ -76,10 +85,25 @@ export class TokenRefresher {
   }
 
   private async refreshLocked(account: LiveAccount, call: Call): Promise<FreshToken> {
-    const { store, lockTimeoutMs } = this.deps;
     // The flight serves every joiner, so it is not stopped by the first caller leaving, only by its deadline.
-    const budgetMs = innerBudgetMs(call.deadline);
-    const flightCall = { signal: AbortSignal.timeout(Math.max(1, budgetMs)), deadline: call.deadline, log: call.log };
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new AppError("request_timeout", { detail: "The token refresh did not finish before the request deadline." })), Math.max(1, innerBudgetMs(call.deadline)));
+    const flightCall = { signal: timeout.signal, deadline: call.deadline, log: call.log };
+    try {
+      const release = await this.slots.acquire(flightCall.signal);
+      try {
+        return await this.refreshUnderLock(account, flightCall);
+      } finally {
+        release();
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async refreshUnderLock(account: LiveAccount, flightCall: Call): Promise<FreshToken> {
+    const { store, lockTimeoutMs } = this.deps;
+    const budgetMs = Math.max(1, innerBudgetMs(flightCall.deadline));
     const outcome = await store.refreshAccountLocked(account.workspaceId, account.id, Math.min(lockTimeoutMs, budgetMs), async (current): Promise<{ answer: Outcome; write?: RefreshWrite }> => {
       if (!current?.secrets) throw new AppError("not_found", { metadata: { accountId: account.id } });
       if (current.status === "CREDENTIALS_EXPIRED") throw expired(account.id);
