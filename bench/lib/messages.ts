@@ -2,10 +2,10 @@ import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufb
 import { ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import {
   ConnectAccountRequestSchema,
-  ConnectAccountResponseSchema,
   GetAccountRequestSchema,
   ListAccountsRequestSchema,
 } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { GetCredentialsRequestSchema } from "../../gen/postpress/accounts/v1/credential_service_pb.js";
 
 /**
  * The one ConnectAccount request every bench call sends: WhatsApp by QR code (no identity in
@@ -24,11 +24,8 @@ export function connectRequestInit(): MessageInitShape<typeof ConnectAccountRequ
 
 export const connectRequest = () => toBinary(ConnectAccountRequestSchema, create(ConnectAccountRequestSchema, connectRequestInit()));
 export const getRequest = (accountId: string) => toBinary(GetAccountRequestSchema, create(GetAccountRequestSchema, { accountId }));
+export const credentialsRequest = (accountId: string) => toBinary(GetCredentialsRequestSchema, create(GetCredentialsRequestSchema, { accountId }));
 export const listRequest = () => toBinary(ListAccountsRequestSchema, create(ListAccountsRequestSchema, { pageSize: 50 }));
-
-/** What ConnectAccount answers on success; only the id (fixed length) differs between calls. */
-export const connectResponseSample = () =>
-  toBinary(ConnectAccountResponseSchema, create(ConnectAccountResponseSchema, { object: "AccountCreated", accountId: "acc_01JBENCHBENCHBENCHBENCHBEN" }));
 
 /** The 5-byte gRPC length prefix (uncompressed) around one message. */
 export function envelope(message: Uint8Array): Buffer {

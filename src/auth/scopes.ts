@@ -35,6 +35,7 @@ const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   "postpress.accounts.v1.AccountService/GetAccount": "accounts:read",
   "postpress.accounts.v1.AccountService/ListAccounts": "accounts:read",
   "postpress.accounts.v1.AccountService/WatchAccount": "accounts:read",
+  "postpress.accounts.v1.CredentialService/GetCredentials": "credentials:read",
   "postpress.accounts.v1.EventService/StreamEvents": "events:read",
   "postpress.accounts.v1.EventService/CreateWebhookEndpoint": "webhooks:write",
   "postpress.accounts.v1.EventService/ListWebhookEndpoints": "webhooks:write",

@@ -18,6 +18,7 @@ import {
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
+import { createCredentialStore } from "./sql-credentials.ts";
 import { createEventStore } from "./sql-events.ts";
 import { assignments, first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
 import { closing, openIntentIn } from "./sql-intents.ts";
@@ -52,6 +53,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     ...createEventStore(db),
     ...createWebhookStore(db),
     ...createReconnectStore(db, announce),
+    ...createCredentialStore(db),
 
     async createWorkspace(ws) {
       const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));

@@ -11,6 +11,7 @@
  */
 
 import type { EventStore, HealthCheckStore, WebhookStore } from "./outbox-store.ts";
+import type { CredentialRefreshStore } from "./refresh-store.ts";
 import type {
   AccountRecord,
   AccountSummary,
@@ -28,8 +29,9 @@ import type {
 
 export type * from "./outbox-store.ts";
 export type * from "./records.ts";
+export type * from "./refresh-store.ts";
 
-export interface Store extends EventStore, HealthCheckStore, WebhookStore {
+export interface Store extends EventStore, HealthCheckStore, WebhookStore, CredentialRefreshStore {
   readonly kind: "sqlite" | "postgres";
 
   // Workspaces and API keys.
