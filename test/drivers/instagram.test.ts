@@ -7,9 +7,12 @@ import { createDriverLab, expectNoSecrets, settled, type DriverLab } from "../su
 import { startFakeInstagram, type FakeInstagram, type InstagramHurdle } from "../support/drivers/fake-instagram.ts";
 import { startConnectProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
+import { checkpointLifecycle } from "../support/drivers/checkpoint-lifecycle.ts";
+import { PROXY_PROTOCOLS, accountProxy } from "../support/proxy/account-proxy.ts";
 import { WEB_HOSTS, startWebHost, type WebHost } from "../support/drivers/web-hosts.ts";
 
 const PASSWORD = "ig-Planted-Password-5512";
+const PROXY_PASSWORD = "ig-proxy-Planted-Secret-0147";
 
 let lab: DriverLab;
 let fake: FakeInstagram;
@@ -40,6 +43,20 @@ describe.each(WEB_HOSTS)("Instagram on the %s host", (kind) => {
   afterAll(() => host.close());
   const cookie = (init: MessageInitShape<typeof InstagramCookieAuthSchema>) => host.drive({ case: "instagramCookie", value: init });
   const password = (init: MessageInitShape<typeof InstagramBasicAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "instagramBasic", value: init }, options);
+
+  it.each(PROXY_PROTOCOLS)("both variants through an %s proxy with credentials: tunnels to Instagram only, the proxy password nowhere", async (_name, protocol) => {
+    const { server, proxy } = await accountProxy(protocol, PROXY_PASSWORD);
+    try {
+      const u = user();
+      const logins = [cookie({ sessionid: fake.sessionFor(u.username), proxy }), password(basic(u.username, PASSWORD, { proxy }))];
+      for (const d of logins) expect(await settled(d)).toMatchObject({ status: "CONNECTED", identity: { providerUserId: String(u.pk) } });
+      expect(server.tunnels.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(server.tunnels)).toEqual(new Set([new URL(fake.url).host]));
+      for (const d of logins) expectNoSecrets(d, [PASSWORD, PROXY_PASSWORD]);
+    } finally {
+      await server.close();
+    }
+  });
 
   describe("instagram_cookie", () => {
     it("reads the current user with sessionid: pk is the identity; through a SOCKS5 proxy with the variant's user agent", async () => {
@@ -139,15 +156,12 @@ describe.each(WEB_HOSTS)("Instagram on the %s host", (kind) => {
       expect(await settled(password(basic(user("unknown_step").username)))).toMatchObject({ status: "FAILED", errorKind: "action_required", errorMetadata: { stepName: "submit_phone" } });
     });
 
-    it("a checkpoint is canceled, or expires", async () => {
-      const d = password(basic(user("two_factor_sms").username));
-      await d.until("CHECKPOINT");
-      expect((await d.cancel()).status).toBe("CANCELED");
-      expect((await d.current()).status).toBe("CANCELED");
-      const e = password(basic(user("challenge_email").username), { shortTtl: true });
-      await e.until("CHECKPOINT");
-      expect((await settled(e)).status).toBe("EXPIRED");
-    });
+    checkpointLifecycle([
+      { hurdle: "two_factor_sms", type: "TWO_FACTOR", resends: () => fake.resendCount(), start: (o) => password(basic(user("two_factor_sms").username), o) },
+      { hurdle: "two_factor_totp", type: "TWO_FACTOR", start: (o) => password(basic(user("two_factor_totp").username), o) },
+      { hurdle: "challenge_email", type: "OTP", resends: () => fake.resendCount(), start: (o) => password(basic(user("challenge_email").username), o) },
+      { hurdle: "delta_login_review", type: "IN_APP_VALIDATION", start: (o) => password(basic(user("delta_login_review").username), o) },
+    ]);
 
     it("the sessionid and the password of one user name the same identity (one account)", async () => {
       const u = user();

@@ -8,6 +8,8 @@ import { createDriverLab, drive, expectNoSecrets, settled, type DriverLab } from
 import { startFakeLinkedin, type ChallengeType, type FakeLinkedin } from "../support/drivers/fake-linkedin.ts";
 import { startConnectProxy, type TestProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
+import { checkpointLifecycle } from "../support/drivers/checkpoint-lifecycle.ts";
+import { PROXY_PROTOCOLS, accountProxy } from "../support/proxy/account-proxy.ts";
 import { WEB_HOSTS, startWebHost, type WebHost } from "../support/drivers/web-hosts.ts";
 
 const PASSWORD = "pw-Planted-Secret-7731";
@@ -41,6 +43,20 @@ describe.each(WEB_HOSTS)("LinkedIn on the %s host", (kind) => {
   afterAll(() => host.close());
   const cookie = (init: MessageInitShape<typeof LinkedinCookieAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "linkedinCookie", value: init }, options);
   const password = (init: MessageInitShape<typeof LinkedinBasicAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "linkedinBasic", value: init }, options);
+
+  it.each(PROXY_PROTOCOLS)("both variants through an %s proxy with credentials: tunnels to LinkedIn only, the proxy password nowhere", async (_name, protocol) => {
+    const { server, proxy } = await accountProxy(protocol, PROXY_PASSWORD);
+    try {
+      const m = member();
+      const logins = [cookie({ accessToken: fake.cookieFor(m.email), proxy }), password(create(LinkedinBasicAuthSchema, { username: m.email, password: PASSWORD, proxy }))];
+      for (const d of logins) expect(await settled(d)).toMatchObject({ status: "CONNECTED", identity: { providerUserId: String(m.memberId) } });
+      expect(server.tunnels.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(server.tunnels)).toEqual(new Set([new URL(fake.url).host]));
+      for (const d of logins) expectNoSecrets(d, [PASSWORD, PROXY_PASSWORD]);
+    } finally {
+      await server.close();
+    }
+  });
 
   describe("linkedin_cookie", () => {
     it("reads the member behind li_at: the member id is the identity, the cookies the credential", async () => {
@@ -222,19 +238,14 @@ describe.each(WEB_HOSTS)("LinkedIn on the %s host", (kind) => {
       expect(await settled(password(basic(m.email)))).toMatchObject({ status: "FAILED", errorKind: "action_required", errorMetadata: { challengeType: "ID_VERIFICATION" } });
     });
 
-    it("a checkpoint can be canceled, and expires", async () => {
-      const m = member({ challenge: "EMAIL_PIN" });
-      const d = password(basic(m.email));
-      await d.until("CHECKPOINT");
-      expect((await d.cancel()).status).toBe("CANCELED");
-      expect((await d.current()).status).toBe("CANCELED");
-      const late = await d.solve(fake.lastPin()).catch((e: unknown) => e);
-      expect(isAppError(late) && late.kind).toBe("no_pending_checkpoint");
-
-      const e = password(basic(m.email), { shortTtl: true });
-      await e.until("CHECKPOINT");
-      expect((await settled(e)).status).toBe("EXPIRED");
-    });
+    checkpointLifecycle(
+      (["EMAIL_PIN", "SMS_PIN", "AUTHENTICATOR_APP", "MOBILE_APP_PUSH", "CAPTCHA_V2"] as const).map((challenge) => ({
+        hurdle: challenge,
+        type: ({ EMAIL_PIN: "OTP", SMS_PIN: "TWO_FACTOR", AUTHENTICATOR_APP: "TWO_FACTOR", MOBILE_APP_PUSH: "IN_APP_VALIDATION", CAPTCHA_V2: "CAPTCHA" } as const)[challenge],
+        ...(challenge === "EMAIL_PIN" || challenge === "SMS_PIN" ? { resends: () => fake.resendCount() } : {}),
+        start: (options?: { shortTtl?: boolean }) => password(basic(member({ challenge }).email), options),
+      })),
+    );
 
     it("the cookie and the password of one member name the same identity (one account)", async () => {
       const m = member();
