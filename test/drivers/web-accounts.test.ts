@@ -193,4 +193,20 @@ describe.each(WEB_HOSTS)("web accounts through the real server, drivers hosted %
     expect(events.flat()).not.toHaveLength(0);
     expect(leaks(member.secrets, { responses, events, serverLogs: server.logs.join("\n"), hostLogs: host.lines.join("\n"), store: rawStore(server) })).toEqual([]);
   });
+
+  it("a provider's reason reaches the caller's ErrorInfo: X's unknown subtask, a LinkedIn challenge no code solves (gRPC and Connect)", async () => {
+    const id = ++n;
+    const hedy = { username: `arkose_${id}`, password: secret("x-password"), email: `arkose${id}@example.com`, id: String(1_900_000_000_000_000_000n + BigInt(id)), hurdle: "arkose" as const };
+    x.addUser(hedy);
+    const ada = { email: `idv${id}@example.com`, password: secret("li-password"), memberId: 80_000 + id, firstName: "Ada", lastName: "V", publicIdentifier: `idv-${id}`, challenge: "ID_VERIFICATION" as const };
+    linkedin.addMember(ada);
+    for (const wire of ["grpc", "connect-binary"] as const) {
+      const api = rpc(server, wire);
+      const arkose = expectError(await api.connect({ variant: { case: "twitter", value: { username: hedy.username, email: hedy.email, password: hedy.password } } }, { timeoutMs: 30_000 }), Code.PermissionDenied, "errors/action_required");
+      expect(arkose.errorInfo?.metadata.subtask, wire).toBe("ArkoseLogin");
+      const idv = expectError(await api.connect({ variant: { case: "linkedinBasic", value: { username: ada.email, password: ada.password } } }, { timeoutMs: 30_000 }), Code.PermissionDenied, "errors/action_required");
+      expect(idv.errorInfo?.metadata.challengeType, wire).toBe("ID_VERIFICATION");
+      expect(leaks([hedy.password, ada.password], { arkose, idv })).toEqual([]);
+    }
+  });
 });
