@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxySchema, ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import { LinkedinBasicAuthSchema, LinkedinCookieAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.js";
 import { isAppError } from "../../src/errors/app-error.ts";
-import { linkedinCookieDriver } from "../../src/drivers/linkedin/cookie-driver.ts";
-import { createDriverLab, drive, expectNoSecrets, settled, type DriverLab } from "../support/drivers/drive.ts";
+import { createDriverLab, expectNoSecrets, settled, type DriverLab } from "../support/drivers/drive.ts";
 import { startFakeLinkedin, type ChallengeType, type FakeLinkedin } from "../support/drivers/fake-linkedin.ts";
 import { startConnectProxy, type TestProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
@@ -271,23 +270,5 @@ describe.each(WEB_HOSTS)("LinkedIn on the %s host", (kind) => {
         await proxy.close();
       }
     });
-  });
-});
-
-describe("linkedin_cookie, the driver alone (another origin each time)", () => {
-  it("an unreachable LinkedIn is provider_unreachable; an untrusted certificate provider_tls_error", async () => {
-    const closed = await startConnectProxy();
-    const port = closed.port;
-    await closed.close();
-    const dead = lab.env({ LINKEDIN_BASE_URL: `https://127.0.0.1:${port}` });
-    expect(await settled(drive(linkedinCookieDriver(dead), create(LinkedinCookieAuthSchema, { accessToken: "x" })))).toMatchObject({ status: "FAILED", errorKind: "provider_unreachable" });
-    const rogue = await startFakeLinkedin(lab.pki.untrusted);
-    try {
-      const untrusted = lab.env({ LINKEDIN_BASE_URL: rogue.url });
-      expect(await settled(drive(linkedinCookieDriver(untrusted), create(LinkedinCookieAuthSchema, { accessToken: "x" })))).toMatchObject({ status: "FAILED", errorKind: "provider_tls_error" });
-      expect(rogue.requests).toHaveLength(0);
-    } finally {
-      await rogue.close();
-    }
   });
 });

@@ -1,9 +1,8 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TwitterAuthSchema } from "../../gen/postpress/accounts/v1/variants_pb.js";
-import { twitterDriver } from "../../src/drivers/twitter/driver.ts";
 import { isAppError } from "../../src/errors/app-error.ts";
-import { createDriverLab, drive, expectNoSecrets, settled, type DriverLab } from "../support/drivers/drive.ts";
+import { createDriverLab, expectNoSecrets, settled, type DriverLab } from "../support/drivers/drive.ts";
 import { startFakeX, type FakeX, type XHurdle } from "../support/drivers/fake-x.ts";
 import { checkpointLifecycle } from "../support/drivers/checkpoint-lifecycle.ts";
 import { WEB_HOSTS, startWebHost, type WebHost } from "../support/drivers/web-hosts.ts";
@@ -99,14 +98,5 @@ describe.each(WEB_HOSTS)("X on the %s host", (kind) => {
       { hurdle: "email_code", type: "OTP", start: (o) => x(login(user("email_code")), o) },
       { hurdle: "two_factor", type: "TWO_FACTOR", start: (o) => x(login(user("two_factor")), o) },
     ]);
-  });
-});
-
-describe("twitter, the driver alone (another origin)", () => {
-  it("an unreachable X is provider_unreachable", async () => {
-    const closed = await startFakeX(lab.pki.server);
-    await closed.close();
-    const dead = lab.env({ TWITTER_API_BASE_URL: closed.url, TWITTER_WEB_BASE_URL: closed.url });
-    expect(await settled(drive(twitterDriver(dead), login(user())))).toMatchObject({ status: "FAILED", errorKind: "provider_unreachable" });
   });
 });
