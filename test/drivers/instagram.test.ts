@@ -76,6 +76,15 @@ describe.each(WEB_HOSTS)("Instagram on the %s host", (kind) => {
       }
     });
 
+    it("a session Instagram holds at a challenge is action_required; a blocked one (feedback_required) account_restricted", async () => {
+      const challenged = { ...user(), held: "challenge_required" as const };
+      fake.addUser(challenged);
+      expect(await settled(cookie({ sessionid: fake.sessionFor(challenged.username) }))).toMatchObject({ status: "FAILED", errorKind: "action_required", errorMetadata: { challenge: "challenge_required" } });
+      const blocked = { ...user(), held: "feedback_required" as const };
+      fake.addUser(blocked);
+      expect(await settled(cookie({ sessionid: fake.sessionFor(blocked.username) }))).toMatchObject({ status: "FAILED", errorKind: "account_restricted" });
+    });
+
     it("a logged-out session is invalid_credentials", async () => {
       const d = cookie({ sessionid: "123%3Adead-Planted-Session%3A1" });
       expect(await settled(d)).toMatchObject({ status: "FAILED", errorKind: "invalid_credentials" });
