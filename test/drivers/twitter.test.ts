@@ -61,8 +61,9 @@ describe.each(WEB_HOSTS)("X on the %s host", (kind) => {
       expect(await settled(x(login(user("suspended"))))).toMatchObject({ status: "FAILED", errorKind: "account_restricted", errorMetadata: { subtask: "DenyLoginSubtask" } });
     });
 
-    it("an unknown subtask (Arkose captcha) is action_required with its name", async () => {
+    it("an unknown subtask (Arkose captcha) is action_required with its name; a login X holds as suspicious (399 elsewhere than the password) too", async () => {
       expect(await settled(x(login(user("arkose"))))).toMatchObject({ status: "FAILED", errorKind: "action_required", errorMetadata: { subtask: "ArkoseLogin" } });
+      expect(await settled(x(login(user("suspicious"))))).toMatchObject({ status: "FAILED", errorKind: "action_required", errorMetadata: { errorCode: "399", subtask: "LoginEnterUserIdentifierSSO" } });
     });
 
     it("the e-mail confirmation code (LoginAcid) is an OTP: a wrong code leaves it open, no resend, the right one connects", async () => {
