@@ -8,7 +8,7 @@ import { startFakeInstagram, type FakeInstagram, type InstagramHurdle } from "..
 import { startConnectProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
 import { checkpointLifecycle } from "../support/drivers/checkpoint-lifecycle.ts";
-import { PROXY_PROTOCOLS, accountProxy } from "../support/proxy/account-proxy.ts";
+import { throughEachProxy } from "../support/drivers/proxied-logins.ts";
 import { WEB_HOSTS, startWebHost, type WebHost } from "../support/drivers/web-hosts.ts";
 
 const PASSWORD = "ig-Planted-Password-5512";
@@ -44,19 +44,18 @@ describe.each(WEB_HOSTS)("Instagram on the %s host", (kind) => {
   const cookie = (init: MessageInitShape<typeof InstagramCookieAuthSchema>) => host.drive({ case: "instagramCookie", value: init });
   const password = (init: MessageInitShape<typeof InstagramBasicAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "instagramBasic", value: init }, options);
 
-  it.each(PROXY_PROTOCOLS)("both variants through an %s proxy with credentials: tunnels to Instagram only, the proxy password nowhere", async (_name, protocol) => {
-    const { server, proxy } = await accountProxy(protocol, PROXY_PASSWORD);
-    try {
-      const u = user();
-      const logins = [cookie({ sessionid: fake.sessionFor(u.username), proxy }), password(basic(u.username, PASSWORD, { proxy }))];
-      for (const d of logins) expect(await settled(d)).toMatchObject({ status: "CONNECTED", identity: { providerUserId: String(u.pk) } });
-      expect(server.tunnels.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(server.tunnels)).toEqual(new Set([new URL(fake.url).host]));
-      for (const d of logins) expectNoSecrets(d, [PASSWORD, PROXY_PASSWORD]);
-    } finally {
-      await server.close();
-    }
-  });
+  throughEachProxy(
+    {
+      provider: "Instagram",
+      origin: () => fake.url,
+      secrets: [PASSWORD],
+      start(proxy) {
+        const u = user();
+        return { providerUserId: String(u.pk), logins: [cookie({ sessionid: fake.sessionFor(u.username), proxy }), password(basic(u.username, PASSWORD, { proxy }))] };
+      },
+    },
+    PROXY_PASSWORD,
+  );
 
   describe("instagram_cookie", () => {
     it("reads the current user with sessionid: pk is the identity; through a SOCKS5 proxy with the variant's user agent", async () => {

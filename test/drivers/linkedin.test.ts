@@ -8,7 +8,7 @@ import { startFakeLinkedin, type ChallengeType, type FakeLinkedin } from "../sup
 import { startConnectProxy, type TestProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
 import { checkpointLifecycle } from "../support/drivers/checkpoint-lifecycle.ts";
-import { PROXY_PROTOCOLS, accountProxy } from "../support/proxy/account-proxy.ts";
+import { throughEachProxy } from "../support/drivers/proxied-logins.ts";
 import { WEB_HOSTS, startWebHost, type WebHost } from "../support/drivers/web-hosts.ts";
 
 const PASSWORD = "pw-Planted-Secret-7731";
@@ -43,19 +43,18 @@ describe.each(WEB_HOSTS)("LinkedIn on the %s host", (kind) => {
   const cookie = (init: MessageInitShape<typeof LinkedinCookieAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "linkedinCookie", value: init }, options);
   const password = (init: MessageInitShape<typeof LinkedinBasicAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "linkedinBasic", value: init }, options);
 
-  it.each(PROXY_PROTOCOLS)("both variants through an %s proxy with credentials: tunnels to LinkedIn only, the proxy password nowhere", async (_name, protocol) => {
-    const { server, proxy } = await accountProxy(protocol, PROXY_PASSWORD);
-    try {
-      const m = member();
-      const logins = [cookie({ accessToken: fake.cookieFor(m.email), proxy }), password(create(LinkedinBasicAuthSchema, { username: m.email, password: PASSWORD, proxy }))];
-      for (const d of logins) expect(await settled(d)).toMatchObject({ status: "CONNECTED", identity: { providerUserId: String(m.memberId) } });
-      expect(server.tunnels.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(server.tunnels)).toEqual(new Set([new URL(fake.url).host]));
-      for (const d of logins) expectNoSecrets(d, [PASSWORD, PROXY_PASSWORD]);
-    } finally {
-      await server.close();
-    }
-  });
+  throughEachProxy(
+    {
+      provider: "LinkedIn",
+      origin: () => fake.url,
+      secrets: [PASSWORD],
+      start(proxy) {
+        const m = member();
+        return { providerUserId: String(m.memberId), logins: [cookie({ accessToken: fake.cookieFor(m.email), proxy }), password(create(LinkedinBasicAuthSchema, { username: m.email, password: PASSWORD, proxy }))] };
+      },
+    },
+    PROXY_PASSWORD,
+  );
 
   describe("linkedin_cookie", () => {
     it("reads the member behind li_at: the member id is the identity, the cookies the credential", async () => {

@@ -8,7 +8,7 @@ import { startFakeFacebook, type FacebookHurdle, type FakeFacebook } from "../su
 import { startConnectProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
 import { checkpointLifecycle } from "../support/drivers/checkpoint-lifecycle.ts";
-import { PROXY_PROTOCOLS, accountProxy } from "../support/proxy/account-proxy.ts";
+import { throughEachProxy } from "../support/drivers/proxied-logins.ts";
 import { WEB_HOSTS, startWebHost, type WebHost } from "../support/drivers/web-hosts.ts";
 
 const PASSWORD = "fb-Planted-Password-3321";
@@ -44,19 +44,18 @@ describe.each(WEB_HOSTS)("Messenger on the %s host", (kind) => {
   const session = (init: MessageInitShape<typeof MessengerSessionAuthSchema>) => host.drive({ case: "messengerSession", value: init });
   const password = (init: MessageInitShape<typeof MessengerBasicAuthSchema>, options?: { shortTtl?: boolean }) => host.drive({ case: "messengerBasic", value: init }, options);
 
-  it.each(PROXY_PROTOCOLS)("both variants through an %s proxy with credentials: tunnels to Facebook only, the proxy password nowhere", async (_name, protocol) => {
-    const { server, proxy } = await accountProxy(protocol, PROXY_PASSWORD);
-    try {
-      const u = user();
-      const logins = [session(sessionOf(fake.cookiesFor(u.email), { proxy })), password(basic(u.email, PASSWORD, { proxy }))];
-      for (const d of logins) expect(await settled(d)).toMatchObject({ status: "CONNECTED", identity: { providerUserId: u.uid } });
-      expect(server.tunnels.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(server.tunnels)).toEqual(new Set([new URL(fake.url).host]));
-      for (const d of logins) expectNoSecrets(d, [PASSWORD, PROXY_PASSWORD]);
-    } finally {
-      await server.close();
-    }
-  });
+  throughEachProxy(
+    {
+      provider: "Facebook",
+      origin: () => fake.url,
+      secrets: [PASSWORD],
+      start(proxy) {
+        const u = user();
+        return { providerUserId: u.uid, logins: [session(sessionOf(fake.cookiesFor(u.email), { proxy })), password(basic(u.email, PASSWORD, { proxy }))] };
+      },
+    },
+    PROXY_PASSWORD,
+  );
 
   describe("messenger_session", () => {
     it("the messages page confirms c_user is logged in: the user id is the identity; headers and cookies sent, through an HTTPS proxy", async () => {
