@@ -1,10 +1,9 @@
-import { fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountService, ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { AuthMethod, Provider } from "../../gen/postpress/accounts/v1/account_pb.js";
-import { sealingAad } from "../../src/crypto/sealer.ts";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
@@ -14,6 +13,7 @@ import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-mi
 import { leaks } from "../support/oauth/harness.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { loopbackGuard } from "../support/loopback-guard.ts";
+import { openAccountSecrets } from "../../src/domain/accounts/account-secrets.ts";
 
 /** The OAuth connectors inside the real server, through every wire the clients speak. */
 
@@ -97,7 +97,7 @@ describe.each(WIRES)("over %s", (wire: Wire) => {
     expect(expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
     const workspace = await server.store.findWorkspaceByName("alpha");
     const record = await server.store.getAccount(workspace!.id, accountId);
-    const sealed = fromBinary(ConnectAccountRequestSchema, server.sealer.open(record!.secrets!, sealingAad(workspace!.id, accountId)));
+    const sealed = openAccountSecrets(server.sealer, record!.secrets!, workspace!.id, accountId).request;
     expect(sealed.variant.case).toBe("googleOauth");
     const stored = sealed.variant.value as { accessToken: string; refreshToken: string };
     expect(stored.refreshToken).toBe(tokens.refreshToken);
