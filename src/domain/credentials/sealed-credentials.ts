@@ -68,8 +68,20 @@ export function isDomainForm(plaintext: Uint8Array): boolean {
   return plaintext[0] === DOMAIN_FORM_MARK;
 }
 
-/** Decodes an opened plaintext in either form. */
+/**
+ * Decodes an opened plaintext in either form. Anything malformed is an AppError naming no
+ * value: a parser's own message (JSON.parse quotes the text around the fault) is dropped.
+ */
 export function decodeCredentials(plaintext: Uint8Array): StoredCredentials {
+  try {
+    return decodeEitherForm(plaintext);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError("unexpected_error", { detail: "The sealed credentials cannot be decoded." });
+  }
+}
+
+function decodeEitherForm(plaintext: Uint8Array): StoredCredentials {
   if (!isDomainForm(plaintext)) {
     const { request, session } = decodeLegacyRequestForm(plaintext);
     return { ...credentialsOfRequest(request), ...(session ? { session } : {}) };
