@@ -30,8 +30,9 @@ export const VARIANT_REQUESTS: Record<string, JsonObject> = {
   messengerBasic: { messengerBasic: { username: "fb-user", password: "planted-messenger-password", syncLimit: history, proxy, userAgent: "UA/5.0" } },
   messengerSession: {
     messengerSession: {
+      // c_user is the Facebook user id, which the service keys intents by (not a secret); xs is the session.
       cookies: [
-        { name: "c_user", value: "planted-cookie-c-user", domain: ".facebook.com", path: "/", secure: true, httpOnly: false, expirationDate: 1767225600.5, sameSite: "COOKIE_SAME_SITE_NO_RESTRICTION" },
+        { name: "c_user", value: "100012345678", domain: ".facebook.com", path: "/", secure: true, httpOnly: false, expirationDate: 1767225600.5, sameSite: "COOKIE_SAME_SITE_NO_RESTRICTION" },
         { name: "xs", value: "planted-cookie-xs" },
       ],
       headers: { "x-planted": "planted-header-value" },
