@@ -32,7 +32,9 @@ export interface CredentialsAndSettings {
 const FAMILY_SCHEMAS = { mail: MailCredentialsSchema, oauth: OauthCredentialsSchema, webLogin: WebLoginCredentialsSchema } as const;
 
 /** The domain's credentials for an accounts-API request: everything it carries except `restart`, which is a request-time choice. */
-export function credentialsOfRequest(request: ConnectAccountRequest & { variant: Variant }): CredentialsAndSettings {
+export function credentialsOfRequest(request: ConnectAccountRequest): CredentialsAndSettings {
+  // Validation at the API's edge requires a variant: a request without one never gets here from a caller.
+  if (request.variant.case === undefined) throw new AppError("missing_parameters", { detail: "The request names no provider variant." });
   const mapping = VARIANT_MAPPINGS[request.variant.case];
   const source = request.variant.value as unknown as Record<string, unknown>;
   const family: Record<string, unknown> = mapping.fixed ? { [mapping.fixed.field]: mapping.fixed.value } : {};

@@ -4,9 +4,10 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Checkpoint, ConnectAccountRequest } from "../../accounts/v1/account_service_pb.js";
+import type { Checkpoint } from "../../accounts/v1/account_service_pb.js";
 import type { ProviderIdentity } from "../../accounts/v1/account_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { ConnectSettings, Credentials } from "../../credentials/v1/credentials_pb.js";
 
 /**
  * Describes the file postpress/gateway/v1/gateway.proto.
@@ -155,13 +156,19 @@ export declare type StartAuthenticationRequest = Message<"postpress.gateway.v1.S
   accountId: string;
 
   /**
-   * The whole request: the variant with its secrets and options (proxy, user agent, sync
-   * limits, recruiter contract) and the shared options (country, ip, disabled features).
-   * Secret: it travels only over this call and is never echoed back.
+   * What to log in with: the variant with its secrets, user agent and recruiter contract, and
+   * the proxy. Secret: it travels only over this call and is never echoed back.
    *
-   * @generated from field: postpress.accounts.v1.ConnectAccountRequest request = 4;
+   * @generated from field: postpress.credentials.v1.Credentials credentials = 5;
    */
-  request?: ConnectAccountRequest | undefined;
+  credentials?: Credentials | undefined;
+
+  /**
+   * The settings the login was asked with: country, ip, disabled features, sync limits.
+   *
+   * @generated from field: postpress.credentials.v1.ConnectSettings settings = 6;
+   */
+  settings?: ConnectSettings | undefined;
 };
 
 /**
