@@ -1,4 +1,5 @@
 import { type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { leaks } from "../support/oauth/harness.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { loopbackGuard } from "../support/loopback-guard.ts";
 import { openAccountSecrets } from "../../src/domain/accounts/account-secrets.ts";
+import { openCredentials } from "../../src/domain/credentials/sealed-credentials.ts";
 
 /** The OAuth connectors inside the real server, through every wire the clients speak. */
 
@@ -104,6 +106,10 @@ describe.each(WIRES)("over %s", (wire: Wire) => {
     expect(stored.accessToken).not.toBe(tokens.accessToken);
     // The stored token is the one Google issued on the refresh.
     expect(google.requestsTo("profile").at(-1)!.headers.authorization).toBe(`Bearer ${stored.accessToken}`);
+    // The domain's sealed credentials carry the token's expiry, the one the account answers (in whole seconds).
+    const { family } = openCredentials(server.sealer, record!.secrets!, workspace!.id, accountId).credentials;
+    const sealedExpiry = family.case === "oauth" && family.value.accessTokenExpiresAt ? timestampMs(family.value.accessTokenExpiresAt) : 0;
+    expect(Math.floor(sealedExpiry / 1000) * 1000).toBe(expiresAt);
   });
 
   it("answers the provider's refusals with the catalogue's wire errors", async () => {

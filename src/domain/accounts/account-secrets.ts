@@ -1,3 +1,4 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import type { Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
@@ -16,11 +17,16 @@ import { openCredentials, sealCredentials, type StoredCredentials } from "../cre
 export interface AccountSecrets {
   request: ConnectAccountRequest & { variant: Variant };
   session?: ProviderSession;
+  /** OAuth: when the access token in the request expires, if the provider said (sealed with the tokens). */
+  accessTokenExpiresAt?: Date;
 }
 
 /** Seals a request's credentials in the domain form (the request's `restart` flag is not kept). */
 export function sealAccountSecrets(sealer: Sealer, secrets: AccountSecrets, workspaceId: string, recordId: string): SealedBlob {
-  return sealCredentials(sealer, { ...credentialsOfRequest(secrets.request), ...(secrets.session ? { session: secrets.session } : {}) }, workspaceId, recordId);
+  const stored = credentialsOfRequest(secrets.request);
+  const { family } = stored.credentials;
+  if (family.case === "oauth" && secrets.accessTokenExpiresAt) family.value.accessTokenExpiresAt = timestampFromDate(secrets.accessTokenExpiresAt);
+  return sealCredentials(sealer, { ...stored, ...(secrets.session ? { session: secrets.session } : {}) }, workspaceId, recordId);
 }
 
 /** Opens sealed secrets (either form) as a request. Prefer openCredentials in new code. */

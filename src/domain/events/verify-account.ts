@@ -33,7 +33,8 @@ export async function verifyAccount(account: AccountRecord, deps: VerifyDeps, co
   });
   if (result.updatedSecrets) {
     const renewed = withUpdatedSecrets(request, result.updatedSecrets) as typeof request;
-    const sealed = sealAccountSecrets(deps.sealer, { request: renewed, ...(session ? { session } : {}) }, account.workspaceId, account.id);
+    const expiresAt = result.accessTokenExpiresAt ? { accessTokenExpiresAt: result.accessTokenExpiresAt } : {};
+    const sealed = sealAccountSecrets(deps.sealer, { request: renewed, ...(session ? { session } : {}), ...expiresAt }, account.workspaceId, account.id);
     await deps.store.updateAccountSecrets(account.workspaceId, account.id, sealed, result.accessTokenExpiresAt ?? null, context.now);
   }
   return true;

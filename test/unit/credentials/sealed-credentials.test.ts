@@ -1,5 +1,6 @@
 import { create, equals, fromJson, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { OauthProvider, SealedCredentialsSchema, WebLoginVariant } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
@@ -79,6 +80,14 @@ describe("the domain's sealed credentials", () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as Error).message).toMatch(/schema version 2/);
     expect(String((error as Error).message)).not.toContain("planted");
+  });
+
+  it("seals an OAuth access token's expiry with the tokens (and ignores it for other families)", () => {
+    const at = new Date("2026-12-02T10:00:00.123Z");
+    const google = openCredentials(sealer, sealAccountSecrets(sealer, { request: request("googleOauth"), accessTokenExpiresAt: at }, WS, ID), WS, ID).credentials.family;
+    expect(google.case === "oauth" && google.value.accessTokenExpiresAt && timestampDate(google.value.accessTokenExpiresAt)).toEqual(at);
+    const mail = openAccountSecrets(sealer, sealAccountSecrets(sealer, { request: request("mail"), accessTokenExpiresAt: at }, WS, ID), WS, ID);
+    expect(equals(ConnectAccountRequestSchema, mail.request, request("mail"))).toBe(true);
   });
 
   it("keeps the credentials bound to their record: another id cannot open them", () => {
