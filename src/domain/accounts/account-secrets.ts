@@ -31,7 +31,8 @@ export function sealAccountSecrets(sealer: Sealer, secrets: AccountSecrets, work
 
 /** Opens sealed secrets (either form) as a request. Prefer openCredentials in new code. */
 export function openAccountSecrets(sealer: Sealer, blob: SealedBlob, workspaceId: string, recordId: string): AccountSecrets {
-  return asAccountSecrets(openCredentials(sealer, blob, workspaceId, recordId));
+  const stored = openCredentials(sealer, blob, workspaceId, recordId);
+  return { request: connectRequestOf(stored), ...(stored.session ? { session: stored.session } : {}) };
 }
 
 /**
@@ -45,11 +46,3 @@ export async function readAccountCredentials(store: Store, sealer: Sealer, works
   return openCredentials(sealer, account.secrets, workspaceId, accountId);
 }
 
-/** readAccountCredentials as a request, for callers not yet on the domain type. */
-export async function readAccountSecrets(store: Store, sealer: Sealer, workspaceId: string, accountId: string): Promise<AccountSecrets> {
-  return asAccountSecrets(await readAccountCredentials(store, sealer, workspaceId, accountId));
-}
-
-function asAccountSecrets(stored: StoredCredentials): AccountSecrets {
-  return { request: connectRequestOf(stored), ...(stored.session ? { session: stored.session } : {}) };
-}
