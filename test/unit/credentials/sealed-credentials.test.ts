@@ -3,6 +3,7 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import { AuthenticationStateSchema, StartAuthenticationRequestSchema } from "../../../gen/postpress/gateway/v1/gateway_pb.js";
 import { OauthProvider, SealedCredentialsSchema, WebLoginVariant } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import { parseKeyring } from "../../../src/crypto/keyring.ts";
 import { createSealer, sealingAad } from "../../../src/crypto/sealer.ts";
@@ -88,6 +89,13 @@ describe("the domain's sealed credentials", () => {
     expect(google.case === "oauth" && google.value.accessTokenExpiresAt && timestampDate(google.value.accessTokenExpiresAt)).toEqual(at);
     const mail = openAccountSecrets(sealer, sealAccountSecrets(sealer, { request: request("mail"), accessTokenExpiresAt: at }, WS, ID), WS, ID);
     expect(equals(ConnectAccountRequestSchema, mail.request, request("mail"))).toBe(true);
+  });
+
+  it("is what the gateway contract carries: no field of it is the accounts API's request", () => {
+    const types = (schema: typeof StartAuthenticationRequestSchema | typeof AuthenticationStateSchema) => schema.fields.map((f) => f.message?.typeName).filter(Boolean);
+    expect(types(StartAuthenticationRequestSchema)).toEqual(["postpress.credentials.v1.Credentials", "postpress.credentials.v1.ConnectSettings"]);
+    expect(types(AuthenticationStateSchema)).toContain("postpress.credentials.v1.ProviderSession");
+    expect(StartAuthenticationRequestSchema.fields.map((f) => f.name)).not.toContain("request");
   });
 
   it("keeps the credentials bound to their record: another id cannot open them", () => {

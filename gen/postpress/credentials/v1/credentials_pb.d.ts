@@ -590,7 +590,7 @@ export declare type ProviderSession = Message<"postpress.credentials.v1.Provider
   format: string;
 
   /**
-   * The serialized session. Secret.
+   * The serialized session. Secret. Bounded well under the 4 MiB message limit (a fresh Baileys auth state is a few KiB).
    *
    * @generated from field: string data = 2;
    */
