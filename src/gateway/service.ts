@@ -53,7 +53,7 @@ export function gatewayServiceImpl(connector: InteractiveConnector, options: Gat
     startAuthentication(req, ctx) {
       return handle("StartAuthentication", req.intentId, ctx, (call) => {
         if (!req.credentials?.family.case) throw new AppError("missing_parameters", { detail: "credentials of a provider family are required." });
-        // The drivers still take the login as the accounts API's variant: translated here, at the contract's edge.
+        // A host starts from the engine's input (the accounts API's request); it hands its drivers the credentials type again.
         const request = connectRequestOf({ credentials: req.credentials, settings: req.settings ?? create(ConnectSettingsSchema) });
         return connector.start({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request }, call);
       });
