@@ -3,6 +3,7 @@ import { DEFAULT_SCOPES, parseScopes } from "./auth/scopes.ts";
 import { createApiKey, createWorkspace } from "./auth/workspaces.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { rotateSecrets } from "./crypto/rotate.ts";
+import { migrateSealedCredentials } from "./domain/credentials/migrate-sealed-credentials.ts";
 import { createLogger } from "./logging.ts";
 import { openRuntime } from "./runtime.ts";
 import { cliUsage } from "./usage.ts";
@@ -29,10 +30,15 @@ if (values.version) {
   console.log(version());
   process.exit(0);
 }
-const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys scopes", "keys revoke", "secrets rotate"];
+const COMMANDS = ["workspaces create", "workspaces list", "keys create", "keys list", "keys scopes", "keys revoke", "secrets rotate", "secrets migrate"];
 const command = `${group ?? ""} ${action ?? ""}`;
 if (!COMMANDS.includes(command)) {
   console.error(group ? `error: unknown command ${JSON.stringify(command.trim())}\n\n${USAGE}` : USAGE);
+  process.exit(2);
+}
+const pageSize = values["page-size"] === undefined ? undefined : Number(values["page-size"]);
+if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 10_000)) {
+  console.error("error: --page-size takes a whole number from 1 to 10000\nTry --help.");
   process.exit(2);
 }
 
@@ -99,6 +105,19 @@ async function run(): Promise<void> {
       if (result.failed > 0) process.exitCode = 1;
       return;
     }
+    case "secrets migrate": {
+      const result = await migrateSealedCredentials({
+        store,
+        sealer,
+        ...(pageSize ? { pageSize } : {}),
+        onPage: (n) => console.error(`${n.migrated + n.current + n.skipped + n.failed} rows handled (${n.migrated} migrated)`),
+        // SealError and AppError messages name the row's key id at most, never a value.
+        onFailure: (row, error) => console.error(`cannot migrate ${row.table} ${row.id}: ${error.message}`),
+      });
+      console.log(`migrated ${result.migrated}, already current ${result.current}, skipped ${result.skipped} (changed meanwhile), failed ${result.failed}`);
+      if (result.failed > 0) process.exitCode = 1;
+      return;
+    }
   }
 }
 
@@ -110,6 +129,6 @@ function required(value: string | undefined, what: string): string {
 function parseCommandLine() {
   return parseArgs({
     allowPositionals: true,
-    options: { workspace: { type: "string" }, label: { type: "string" }, scope: { type: "string", multiple: true }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+    options: { workspace: { type: "string" }, label: { type: "string" }, scope: { type: "string", multiple: true }, "page-size": { type: "string" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
   });
 }

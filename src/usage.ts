@@ -31,6 +31,11 @@ export function cliUsage(): string {
                                                 within API_KEY_CACHE_MS)
   keys revoke <key_id>                          revoke an API key
   secrets rotate                                re-seal every stored secret under the active key
+  secrets migrate [--page-size N]               rewrite sealed credentials still in the accounts API's
+                                                request form (rows older than the credentials type)
+                                                into the service's own type; resumable, safe beside
+                                                live traffic; N rows per page (default 100).
+                                                Progress on stderr; exit 1 if a row cannot be opened
 
 Scopes (what a key may call; any other call answers errors/scope_required):
 ${Object.entries(SCOPES)

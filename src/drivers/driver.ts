@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import type { SharedOptions, VariantCase, VariantOf } from "../domain/connectors/connector.ts";
+import type { ProxyCredentials, WebLoginCredentials } from "../../gen/postpress/credentials/v1/credentials_pb.js";
+import type { SharedOptions, VariantCase } from "../domain/connectors/connector.ts";
 import type { AuthState } from "../domain/connectors/interactive.ts";
 
 /**
@@ -12,13 +13,16 @@ import type { AuthState } from "../domain/connectors/interactive.ts";
 export interface ProviderDriver<C extends VariantCase = VariantCase> {
   readonly variants: readonly C[];
   /** Starts one login. Its states arrive through `onState` until a final one (CONNECTED, FAILED, CANCELED, EXPIRED). */
-  begin(input: DriverInput<C>): DriverLogin;
+  begin(input: DriverInput): DriverLogin;
 }
 
-export interface DriverInput<C extends VariantCase = VariantCase> {
+export interface DriverInput {
   /** Our intent id: names the login in logs (never a secret). */
   key: string;
-  variant: VariantOf<C>;
+  /** The login's credentials, in the service's own type (what the gateway contract carries); its `variant` is one of the driver's. */
+  login: WebLoginCredentials;
+  /** The proxy the provider session goes through, if the login names one. */
+  proxy: ProxyCredentials | undefined;
   shared: SharedOptions;
   /**
    * Every change of the login, in order: PENDING, CHECKPOINT (a new or refreshed one),

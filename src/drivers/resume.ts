@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Sealer } from "../crypto/sealer.ts";
-import { readAccountSecrets } from "../domain/accounts/account-secrets.ts";
+import { readAccountCredentials } from "../domain/accounts/account-secrets.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { ProviderIdentity, Store } from "../store/store.ts";
 import type { TelegramClientFactory } from "./telegram/client.ts";
@@ -27,7 +27,7 @@ export interface ResumedSession {
 /**
  * Issue 14: after a restart (of this process or of the host that ran the login), opens an
  * account's provider session again from what was sealed with the account when it connected:
- * read through readAccountSecrets (so the current keyring opens it, whatever key sealed it
+ * read through readAccountCredentials (so the current keyring opens it, whatever key sealed it
  * before a `secrets rotate`), reopened by its driver. Lazily, on first use: nothing here runs
  * at start-up. not_found for an account without a sealed session (a one-shot provider).
  */
@@ -37,7 +37,7 @@ export async function resumeSession(
   options: ResumeOptions,
   input: { log: Logger; signal: AbortSignal },
 ): Promise<ResumedSession> {
-  const { session } = await readAccountSecrets(deps.store, deps.sealer, account.workspaceId, account.accountId);
+  const { session } = await readAccountCredentials(deps.store, deps.sealer, account.workspaceId, account.accountId);
   if (!session) throw new AppError("not_found", { detail: "The account has no provider session to resume.", metadata: { accountId: account.accountId } });
   switch (session.format) {
     case WHATSAPP_SESSION_FORMAT: {

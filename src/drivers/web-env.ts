@@ -5,7 +5,7 @@ import type { DriverInput } from "./driver.ts";
 import { WebSession, type WebClientOptions } from "./http/client.ts";
 import type { LoginContext, RuntimeSettings } from "./login/runtime.ts";
 import { proxyEndpoint } from "./proxy/dispatcher.ts";
-import type { Proxy } from "../../gen/postpress/accounts/v1/options_pb.js";
+import type { ProxyCredentials } from "../../gen/postpress/credentials/v1/credentials_pb.js";
 
 /** What every web driver is built with: the configuration, the HTTP client's bounds and the login runtime's. */
 export interface WebDriverEnv {
@@ -27,7 +27,7 @@ export function webDriverEnv(config: WebDriversConfig, guard: TargetGuard): WebD
 
 export interface SessionOf {
   provider: string;
-  proxy?: Proxy;
+  proxy?: ProxyCredentials;
   userAgent: string;
   defaultUserAgent: string;
   headers?: Record<string, string>;

@@ -1,9 +1,11 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { ConnectSettingsSchema } from "../../gen/postpress/credentials/v1/credentials_pb.js";
 import { ProviderGatewayService } from "../../gen/postpress/gateway/v1/gateway_pb.js";
 import { eventToProto, stateToProto } from "../domain/connectors/gateway/to-proto.ts";
 import type { AuthState, InteractiveCall, InteractiveConnector } from "../domain/connectors/interactive.ts";
+import { connectRequestOf } from "../domain/credentials/connect-request.ts";
 import { AppError } from "../errors/app-error.ts";
 import { asAppError, toConnectError } from "../errors/to-wire.ts";
 
@@ -50,8 +52,10 @@ export function gatewayServiceImpl(connector: InteractiveConnector, options: Gat
   return {
     startAuthentication(req, ctx) {
       return handle("StartAuthentication", req.intentId, ctx, (call) => {
-        if (!req.request?.variant.case) throw new AppError("missing_parameters", { detail: "request with a variant is required." });
-        return connector.start({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request: req.request }, call);
+        if (!req.credentials?.family.case) throw new AppError("missing_parameters", { detail: "credentials of a provider family are required." });
+        // A host starts from the engine's input (the accounts API's request); it hands its drivers the credentials type again.
+        const request = connectRequestOf({ credentials: req.credentials, settings: req.settings ?? create(ConnectSettingsSchema) });
+        return connector.start({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request }, call);
       });
     },
     solve(req, ctx) {

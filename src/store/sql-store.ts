@@ -23,8 +23,9 @@ import { createEventStore } from "./sql-events.ts";
 import { assignments, first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
 import { closing, openIntentIn } from "./sql-intents.ts";
 import { createReconnectStore, isReconnectState, revertReconnects } from "./sql-reconnect.ts";
+import { createSecretStore } from "./sql-secrets.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
-import type { InsertAccountResult, IntentChanges, StaleSecret, Store } from "./store.ts";
+import type { InsertAccountResult, IntentChanges, Store } from "./store.ts";
 
 export interface SqlStoreChanges {
   /** What subscribers of store.changes hear. */
@@ -54,6 +55,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     ...createWebhookStore(db),
     ...createReconnectStore(db, announce),
     ...createCredentialStore(db),
+    ...createSecretStore(db),
 
     async createWorkspace(ws) {
       const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));
@@ -223,28 +225,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       );
     },
 
-    async listStaleSecrets(activeKeyId, limit) {
-      const stale = (table: StaleSecret["table"]) =>
-        `SELECT '${table}' AS source, id, workspace_id, secrets_key_id, secrets_envelope FROM ${table} WHERE secrets_key_id <> $1`;
-      const rows = await db.query(`${stale("accounts")} UNION ALL ${stale("intents")} UNION ALL ${stale("webhook_endpoints")} ORDER BY id LIMIT $2`, [activeKeyId, limit]);
-      return rows.map((row) => ({
-        table: text(row.source) as StaleSecret["table"],
-        id: text(row.id),
-        workspaceId: text(row.workspace_id),
-        secrets: secretsFromRow(row)!, // not null: "<> $1" leaves out rows without secrets
-      }));
-    },
-
-    async replaceSecret(ref, next) {
-      // Comparing the envelope too, not only the key id, keeps a concurrent rewrite under the same old key.
-      const rows = await db.query(
-        `UPDATE ${secretTables[ref.table]} SET secrets_key_id = $1, secrets_envelope = $2
-         WHERE id = $3 AND workspace_id = $4 AND secrets_key_id = $5 AND secrets_envelope = $6 RETURNING id`,
-        [next.keyId, next.envelope, ref.id, ref.workspaceId, ref.secrets.keyId, ref.secrets.envelope],
-      );
-      return rows.length > 0;
-    },
-
     async ping() {
       await db.query("SELECT 1");
     },
@@ -260,5 +240,3 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
   };
 }
 
-/** Maps the caller's table name to a fixed identifier, so nothing from outside is spliced into SQL. */
-const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents", webhook_endpoints: "webhook_endpoints" };

@@ -105,8 +105,13 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore, Crede
 
   // Key rotation: a page of sealed blobs (accounts, waiting intents, webhook signing secrets) not under `activeKeyId`.
   listStaleSecrets(activeKeyId: string, limit: number): Promise<StaleSecret[]>;
-  /** Replaces the blob only if it is still under `expectedKeyId` (safe against a concurrent writer). */
+  /** Replaces the blob only if it is still exactly `ref.secrets` (safe against a concurrent writer). */
   replaceSecret(ref: StaleSecret, next: SealedBlob): Promise<boolean>;
+  /**
+   * Credentials migration (`secrets migrate`): a page of the sealed credentials of one table,
+   * in id order after `afterId` ("" for the first page); rows without secrets are left out.
+   */
+  listSealedCredentials(table: SealedCredentialsTable, afterId: string, limit: number): Promise<StaleSecret[]>;
 
   // Operations.
   /** The cheapest round trip to the database (SELECT 1): throws service_unavailable when it cannot be reached. */
@@ -128,6 +133,10 @@ export interface IntentChangeListener {
   resync(): void;
 }
 
+/** The tables whose sealed blobs are credentials (webhook signing secrets are not). */
+export type SealedCredentialsTable = "accounts" | "intents";
+
+/** A row's sealed blob, with what it takes to open it (the AAD) and to replace it (compare-and-set). */
 export interface StaleSecret {
   table: "accounts" | "intents" | "webhook_endpoints";
   id: string;

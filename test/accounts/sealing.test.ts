@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, existsSync } from "node:fs";
-import { fromBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AccountService, ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { rotateSecrets } from "../../src/crypto/rotate.ts";
 import { createSealer, SealError, sealingAad, type Sealer } from "../../src/crypto/sealer.ts";
@@ -10,6 +9,7 @@ import type { SealedBlob } from "../../src/store/store.ts";
 import type { Row } from "../../src/store/sql.ts";
 import { callRpc } from "../support/clients.ts";
 import { BACKENDS, expectOk, linkedinRequest, mailRequest, secretsOf, startHarness, twitterRequest, uniqueLogin, type ConnectRequest, type Harness } from "./helpers.ts";
+import { openAccountSecrets } from "../../src/domain/accounts/account-secrets.ts";
 
 const { connectAccount, deleteAccount } = AccountService.method;
 
@@ -74,7 +74,7 @@ describe.each(BACKENDS)("sealed secrets on %s", (kind) => {
       const blob = blobOf(row);
       expect(blob.keyId).toBe("k1");
       const workspaceId = String(row.workspace_id);
-      const opened = fromBinary(ConnectAccountRequestSchema, h.server.sealer.open(blob, sealingAad(workspaceId, accountId)));
+      const opened = openAccountSecrets(h.server.sealer, blob, workspaceId, accountId).request;
       // The sealed request holds the secrets the caller sent.
       expect(JSON.stringify(opened.variant.value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).toContain(secretsOf(request)[0]!);
 

@@ -5,10 +5,9 @@
  * account is created (sealed again, under the account's id).
  */
 import { randomBytes } from "node:crypto";
-import { fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointType, ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { CheckpointType } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { rotateSecrets } from "../../src/crypto/rotate.ts";
 import { createSealer, sealingAad } from "../../src/crypto/sealer.ts";
@@ -17,6 +16,7 @@ import { startScriptedGateway, type ScriptedGateway } from "../../tools/scripted
 import { startCheckpointServer, type CheckpointServer } from "./support/harness.ts";
 import { eventually, expectError, expectOk, intentAtGateway, leaks, linkedinBasic, login, messengerSession, rpc, secret, stringify, telegram, TRANSPORTS, twitter, whatsapp } from "./support/helpers.ts";
 import { watchAccount, type Watch } from "./support/watch.ts";
+import { openAccountSecrets } from "../../src/domain/accounts/account-secrets.ts";
 
 const k1 = `k1:${randomBytes(32).toString("base64")}`;
 const k2 = `k2:${randomBytes(32).toString("base64")}`;
@@ -69,7 +69,7 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
     const intent = (await server.store.getIntentByAccountId(workspaceId, r.accountId))!;
     expect(intent.status).toBe("CHECKPOINT");
     expect(leaks([password, proxyPassword], { state: intent.state, envelope: intent.secrets!.envelope.toString("latin1") })).toEqual([]);
-    const opened = fromBinary(ConnectAccountRequestSchema, server.sealer.open(intent.secrets!, sealingAad(workspaceId, intent.id)));
+    const opened = openAccountSecrets(server.sealer, intent.secrets!, workspaceId, intent.id).request;
     expect(opened.variant.case === "linkedinBasic" && opened.variant.value.password).toBe(password);
     expect(() => server.sealer.open(intent.secrets!, sealingAad(workspaceId, r.accountId))).toThrow();
     // ...and travelled to the gateway.

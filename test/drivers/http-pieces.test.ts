@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ProxyProtocol, ProxySchema } from "../../gen/postpress/accounts/v1/options_pb.js";
+import { ProxyCredentialsSchema, ProxyType } from "../../gen/postpress/credentials/v1/credentials_pb.js";
 import { CookieJar } from "../../src/drivers/http/cookie-jar.ts";
 import { firstAttribute, firstForm } from "../../src/drivers/http/html-form.ts";
 import { proxyEndpoint } from "../../src/drivers/proxy/dispatcher.ts";
@@ -23,9 +23,9 @@ describe("the web drivers' HTTP pieces", () => {
   });
 
   it("maps the request's proxy: an unset protocol is HTTPS, empty credentials are none", () => {
-    expect(proxyEndpoint(create(ProxySchema, { host: "p.example", port: 3128 }))).toEqual({ protocol: "https", host: "p.example", port: 3128, username: undefined, password: undefined });
-    expect(proxyEndpoint(create(ProxySchema, { protocol: ProxyProtocol.SOCKS5, host: "10.0.0.1", port: 1080, username: "u", password: "p" }))).toMatchObject({ protocol: "socks5", username: "u", password: "p" });
-    expect(proxyEndpoint(create(ProxySchema, { protocol: ProxyProtocol.HTTP, host: "h", port: 80 }))?.protocol).toBe("http");
+    expect(proxyEndpoint(create(ProxyCredentialsSchema, { host: "p.example", port: 3128 }))).toEqual({ protocol: "https", host: "p.example", port: 3128, username: undefined, password: undefined });
+    expect(proxyEndpoint(create(ProxyCredentialsSchema, { type: ProxyType.SOCKS5, host: "10.0.0.1", port: 1080, username: "u", password: "p" }))).toMatchObject({ protocol: "socks5", username: "u", password: "p" });
+    expect(proxyEndpoint(create(ProxyCredentialsSchema, { type: ProxyType.HTTP, host: "h", port: 80 }))?.protocol).toBe("http");
     expect(proxyEndpoint(undefined)).toBeUndefined();
   });
 });

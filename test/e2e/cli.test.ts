@@ -184,4 +184,13 @@ describe("postpress-accounts CLI", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^resealed \d+/);
   });
+
+  it("secrets migrate runs on the same store; a bad --page-size is a usage error (exit 2)", async () => {
+    const r = await runCli(["secrets", "migrate"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^migrated \d+, already current \d+, skipped 0 \(changed meanwhile\), failed 0\n$/);
+    const bad = await runCli(["secrets", "migrate", "--page-size", "0"], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --page-size/);
+  });
 });

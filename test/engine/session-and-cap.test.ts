@@ -1,11 +1,11 @@
 /**
  * Through the real server and store: a driver's provider session is sealed with the account
  * and nowhere else (planted secrets searched in the intent row, responses, events, logs), and
- * read back whole by readAccountSecrets; the per-workspace cap on pending intents.
+ * read back whole by readAccountCredentials; the per-workspace cap on pending intents.
  */
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAccountSecrets } from "../../src/domain/accounts/account-secrets.ts";
+import { readAccountCredentials } from "../../src/domain/accounts/account-secrets.ts";
 import type { AuthEvent, AuthState, InteractiveConnector } from "../../src/domain/connectors/interactive.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { expectError, expectOk, leaks, rpc, secret, stringify, twitter, whatsapp } from "../checkpoints/support/helpers.ts";
@@ -49,18 +49,18 @@ describe.each(["sqlite", "postgres"] as const)("on %s", (backend) => {
   });
   afterAll(() => server?.close());
 
-  it("seals the session with the account, never in the intent, a response, an event or a log; readAccountSecrets opens it", async () => {
+  it("seals the session with the account, never in the intent, a response, an event or a log; readAccountCredentials opens it", async () => {
     const password = secret("x-password");
     const created = expectOk(await rpc(server, "connect-json").connect(twitter(`anna${Date.now()}`, password)));
     expect(created.object).toBe("AccountCreated");
     expect(created.outcome.case).toBe("accountCreated");
     const workspace = (await server.store.findWorkspaceByName("alpha"))!;
-    const opened = await readAccountSecrets(server.store, server.sealer, workspace.id, created.accountId);
+    const opened = await readAccountCredentials(server.store, server.sealer, workspace.id, created.accountId);
     expect(opened.session).toEqual({ format: "cookies/v1", data: SESSION_DATA });
-    expect(opened.request.variant.case).toBe("twitter");
+    expect(opened.credentials.family.case === "webLogin" && opened.credentials.family.value.password).toBe(password);
     // Another workspace's key cannot read it.
     const other = (await server.store.findWorkspaceByName("beta"))!;
-    await expect(readAccountSecrets(server.store, server.sealer, other.id, created.accountId)).rejects.toMatchObject({ kind: "not_found" });
+    await expect(readAccountCredentials(server.store, server.sealer, other.id, created.accountId)).rejects.toMatchObject({ kind: "not_found" });
 
     const intent = (await server.store.getIntentByAccountId(workspace.id, created.accountId))!;
     const watched = watchAccount(server, "grpc", server.apiKey, created.accountId);

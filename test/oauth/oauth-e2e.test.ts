@@ -1,10 +1,10 @@
-import { fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AccountService, ConnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
 import { AuthMethod, Provider } from "../../gen/postpress/accounts/v1/account_pb.js";
-import { sealingAad } from "../../src/crypto/sealer.ts";
 import { createGoogleConnector } from "../../src/domain/connectors/google/google-connector.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
@@ -14,6 +14,8 @@ import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-mi
 import { leaks } from "../support/oauth/harness.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { loopbackGuard } from "../support/loopback-guard.ts";
+import { openAccountSecrets } from "../../src/domain/accounts/account-secrets.ts";
+import { openCredentials } from "../../src/domain/credentials/sealed-credentials.ts";
 
 /** The OAuth connectors inside the real server, through every wire the clients speak. */
 
@@ -97,13 +99,17 @@ describe.each(WIRES)("over %s", (wire: Wire) => {
     expect(expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
     const workspace = await server.store.findWorkspaceByName("alpha");
     const record = await server.store.getAccount(workspace!.id, accountId);
-    const sealed = fromBinary(ConnectAccountRequestSchema, server.sealer.open(record!.secrets!, sealingAad(workspace!.id, accountId)));
+    const sealed = openAccountSecrets(server.sealer, record!.secrets!, workspace!.id, accountId).request;
     expect(sealed.variant.case).toBe("googleOauth");
     const stored = sealed.variant.value as { accessToken: string; refreshToken: string };
     expect(stored.refreshToken).toBe(tokens.refreshToken);
     expect(stored.accessToken).not.toBe(tokens.accessToken);
     // The stored token is the one Google issued on the refresh.
     expect(google.requestsTo("profile").at(-1)!.headers.authorization).toBe(`Bearer ${stored.accessToken}`);
+    // The domain's sealed credentials carry the token's expiry, the one the account answers (in whole seconds).
+    const { family } = openCredentials(server.sealer, record!.secrets!, workspace!.id, accountId).credentials;
+    const sealedExpiry = family.case === "oauth" && family.value.accessTokenExpiresAt ? timestampMs(family.value.accessTokenExpiresAt) : 0;
+    expect(Math.floor(sealedExpiry / 1000) * 1000).toBe(expiresAt);
   });
 
   it("answers the provider's refusals with the catalogue's wire errors", async () => {

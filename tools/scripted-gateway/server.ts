@@ -1,10 +1,12 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { ConnectAccountRequest } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { ConnectSettingsSchema } from "../../gen/postpress/credentials/v1/credentials_pb.js";
 import { ProviderGatewayService, type AuthenticationState, type StreamEventsResponse } from "../../gen/postpress/gateway/v1/gateway_pb.js";
 import { eventToProto, stateToProto } from "../../src/domain/connectors/gateway/to-proto.ts";
+import { connectRequestOf } from "../../src/domain/credentials/connect-request.ts";
 import type { AuthEventKind, AuthState } from "../../src/domain/connectors/interactive.ts";
 import { catalogue } from "../../src/errors/catalogue.ts";
 import { listenH2c, type H2cListener } from "../../src/gateway/h2c.ts";
@@ -81,9 +83,11 @@ export async function startScriptedGateway(options: ScriptedGatewayOptions = {})
   const impl: ServiceImpl<typeof ProviderGatewayService> = {
     startAuthentication(req, ctx) {
       return handle("StartAuthentication", req.intentId, async () => {
-        if (!req.request) throw new GatewayFault("invalid_parameters", "no request");
-        received.push({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request: req.request });
-        const session = await engine.start(req.intentId, req.request, ctx.signal);
+        if (!req.credentials) throw new GatewayFault("invalid_parameters", "no credentials");
+        // Scripts are written against the accounts API's variants: the contract's credentials, translated back.
+        const request = connectRequestOf({ credentials: req.credentials, settings: req.settings ?? create(ConnectSettingsSchema) });
+        received.push({ intentId: req.intentId, workspaceId: req.workspaceId, accountId: req.accountId, request });
+        const session = await engine.start(req.intentId, request, ctx.signal);
         return { state: sessionToProto(session) };
       });
     },

@@ -1,59 +1,48 @@
-import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
-import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import type { Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { SealedBlob, Store } from "../../store/store.ts";
 import type { Variant } from "../connectors/connector.ts";
 import type { ProviderSession } from "../connectors/interactive.ts";
+import { connectRequestOf, credentialsOfRequest } from "../credentials/connect-request.ts";
+import { openCredentials, sealCredentials, type StoredCredentials } from "../credentials/sealed-credentials.ts";
 
 /**
- * What an account's sealed blob holds: the request that connected it (secrets renewed by the
- * connector included) and, for driver logins, the provider session they ended with.
- *
- * The envelope is the ConnectAccountRequest's own binary form, so every row ever written
- * reads as one; the session rides in field SESSION_FIELD (reserved in the proto for this),
- * as versioned JSON. Rows without it (all rows before sessions existed) have no session.
+ * An account's (or waiting intent's) secrets as an accounts-API request: for the code that
+ * still speaks the request (connectors, the engine, the gateway contract). At rest they are
+ * the domain's credentials (src/domain/credentials/sealed-credentials.ts); new readers use
+ * openCredentials / readAccountCredentials, which answer that type directly.
  */
 export interface AccountSecrets {
   request: ConnectAccountRequest & { variant: Variant };
   session?: ProviderSession;
+  /** OAuth: when the access token in the request expires, if the provider said (sealed with the tokens). */
+  accessTokenExpiresAt?: Date;
 }
 
-/** Reserved in ConnectAccountRequest (account_service.proto): never a caller's field. */
-export const SESSION_FIELD = 1000;
-const SESSION_FORMAT_VERSION = 1;
-
-export function sealAccountSecrets(sealer: Sealer, secrets: AccountSecrets, workspaceId: string, accountId: string): SealedBlob {
-  const payload = clone(ConnectAccountRequestSchema, secrets.request);
-  // Whatever unknown fields a caller sent are not ours to keep; the session field least of all.
-  payload.$unknown = [];
-  if (secrets.session) {
-    const json = JSON.stringify({ v: SESSION_FORMAT_VERSION, format: secrets.session.format, data: secrets.session.data });
-    payload.$unknown.push({ no: SESSION_FIELD, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(new TextEncoder().encode(json)).finish() });
-  }
-  return sealer.seal(toBinary(ConnectAccountRequestSchema, payload), sealingAad(workspaceId, accountId));
+/** Seals a request's credentials in the domain form (the request's `restart` flag is not kept). */
+export function sealAccountSecrets(sealer: Sealer, secrets: AccountSecrets, workspaceId: string, recordId: string): SealedBlob {
+  const stored = credentialsOfRequest(secrets.request);
+  const { family } = stored.credentials;
+  if (family.case === "oauth" && secrets.accessTokenExpiresAt) family.value.accessTokenExpiresAt = timestampFromDate(secrets.accessTokenExpiresAt);
+  return sealCredentials(sealer, { ...stored, ...(secrets.session ? { session: secrets.session } : {}) }, workspaceId, recordId);
 }
 
-export function openAccountSecrets(sealer: Sealer, blob: SealedBlob, workspaceId: string, accountId: string): AccountSecrets {
-  const request = fromBinary(ConnectAccountRequestSchema, sealer.open(blob, sealingAad(workspaceId, accountId))) as AccountSecrets["request"];
-  const field = request.$unknown?.find((f) => f.no === SESSION_FIELD);
-  request.$unknown = [];
-  if (!field) return { request };
-  const parsed = JSON.parse(new TextDecoder().decode(new BinaryReader(field.data).bytes())) as { v?: unknown; format?: unknown; data?: unknown };
-  if (parsed.v !== SESSION_FORMAT_VERSION || typeof parsed.format !== "string" || typeof parsed.data !== "string") {
-    throw new AppError("unexpected_error", { detail: "The sealed provider session has an unknown format." });
-  }
-  return { request, session: { format: parsed.format, data: parsed.data } };
+/** Opens sealed secrets (either form) as a request. Prefer openCredentials in new code. */
+export function openAccountSecrets(sealer: Sealer, blob: SealedBlob, workspaceId: string, recordId: string): AccountSecrets {
+  const stored = openCredentials(sealer, blob, workspaceId, recordId);
+  return { request: connectRequestOf(stored), ...(stored.session ? { session: stored.session } : {}) };
 }
 
 /**
- * An account's secrets, opened: for a driver host resuming the provider session after a
- * restart. not_found for a missing, deleted or other workspace's account. The result is a
- * secret: never log it, never answer it.
+ * An account's credentials, opened: for an internal reader (GetCredentials, a driver host
+ * resuming its session). not_found for a missing, deleted or other workspace's account. The
+ * result is a secret: never log it, never answer it outside the credentials API.
  */
-export async function readAccountSecrets(store: Store, sealer: Sealer, workspaceId: string, accountId: string): Promise<AccountSecrets> {
+export async function readAccountCredentials(store: Store, sealer: Sealer, workspaceId: string, accountId: string): Promise<StoredCredentials> {
   const account = await store.getAccount(workspaceId, accountId);
   if (!account?.secrets || account.status === "DELETED") throw new AppError("not_found", { metadata: { accountId } });
-  return openAccountSecrets(sealer, account.secrets, workspaceId, accountId);
+  return openCredentials(sealer, account.secrets, workspaceId, accountId);
 }
+

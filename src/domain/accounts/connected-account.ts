@@ -29,7 +29,12 @@ export function connectedAccount(
     identity: result.identity,
     status: "CONNECTED",
     options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(result.details ? { connection: result.details } : {}) },
-    secrets: sealAccountSecrets(sealer, { request: renewed, ...(result.session ? { session: result.session } : {}) }, intent.workspaceId, intent.accountId),
+    secrets: sealAccountSecrets(
+      sealer,
+      { request: renewed, ...(result.session ? { session: result.session } : {}), ...(result.accessTokenExpiresAt ? { accessTokenExpiresAt: result.accessTokenExpiresAt } : {}) },
+      intent.workspaceId,
+      intent.accountId,
+    ),
     accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
     createdAt: at,
     updatedAt: at,

@@ -1,8 +1,7 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { ConnectAccountRequestSchema } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
-import { sealingAad, type Sealer } from "../../crypto/sealer.ts";
+import type { Sealer } from "../../crypto/sealer.ts";
 import type { AccountRecord, Store } from "../../store/store.ts";
+import { openAccountSecrets, sealAccountSecrets } from "../accounts/account-secrets.ts";
 import { withUpdatedSecrets } from "../accounts/connected-account.ts";
 import type { Connector } from "../connectors/connector.ts";
 import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts";
@@ -22,9 +21,7 @@ export interface VerifyDeps {
  */
 export async function verifyAccount(account: AccountRecord, deps: VerifyDeps, context: { signal: AbortSignal; deadline: Date; log: Logger; now: Date }): Promise<boolean> {
   if (account.secrets === null) return false;
-  const aad = sealingAad(account.workspaceId, account.id);
-  const request = fromBinary(ConnectAccountRequestSchema, deps.sealer.open(account.secrets, aad));
-  if (request.variant.case === undefined) return false;
+  const { request, session } = openAccountSecrets(deps.sealer, account.secrets, account.workspaceId, account.id);
   const connector = deps.connectors.connectorFor(request.variant.case);
   if (isInteractive(connector)) return false;
   const result = await (connector as Connector).connect({
@@ -35,7 +32,9 @@ export async function verifyAccount(account: AccountRecord, deps: VerifyDeps, co
     log: context.log,
   });
   if (result.updatedSecrets) {
-    const sealed = deps.sealer.seal(toBinary(ConnectAccountRequestSchema, withUpdatedSecrets(request, result.updatedSecrets)), aad);
+    const renewed = withUpdatedSecrets(request, result.updatedSecrets) as typeof request;
+    const expiresAt = result.accessTokenExpiresAt ? { accessTokenExpiresAt: result.accessTokenExpiresAt } : {};
+    const sealed = sealAccountSecrets(deps.sealer, { request: renewed, ...(session ? { session } : {}), ...expiresAt }, account.workspaceId, account.id);
     await deps.store.updateAccountSecrets(account.workspaceId, account.id, sealed, result.accessTokenExpiresAt ?? null, context.now);
   }
   return true;

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { VariantCase } from "../../domain/connectors/connector.ts";
+import { credentialsOfRequest } from "../../domain/credentials/connect-request.ts";
 import { FINAL_AUTH_STATUSES, type AuthEvent, type AuthState, type InteractiveCall, type InteractiveConnector, type StartInput } from "../../domain/connectors/interactive.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { ProviderDriver } from "../driver.ts";
@@ -84,7 +85,11 @@ export function createDriverHost(options: DriverHostOptions): DriverHost {
       logins.set(input.intentId, login);
       pending++;
       try {
-        login.attach(driver.begin({ key: input.intentId, variant: variant.value, shared: { country: input.request.country, ip: input.request.ip }, log, onState: (state) => login.report(state) }));
+        // Drivers take the service's own credentials type (a web login and its proxy), as the gateway contract carries it.
+        const { credentials, settings } = credentialsOfRequest(input.request);
+        if (credentials.family.case !== "webLogin") throw new AppError("no_handler", { detail: `The ${variant.case} variant is not a provider login.` });
+        const shared = { country: settings.country, ip: settings.ip };
+        login.attach(driver.begin({ key: input.intentId, login: credentials.family.value, proxy: credentials.proxy, shared, log, onState: (state) => login.report(state) }));
       } catch (error) {
         // The driver refused to begin (e.g. Telegram without its API credentials): nothing to keep.
         logins.delete(input.intentId);

@@ -22,14 +22,14 @@ export function instagramBasicDriver(env: WebDriverEnv): ProviderDriver<"instagr
   return {
     variants: ["instagramBasic"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {
           const device = deviceFor(v.username);
           const session = openSession(env, input, context, {
             provider: INSTAGRAM,
-            proxy: v.proxy,
+            proxy: input.proxy,
             userAgent: v.userAgent,
             defaultUserAgent: DEFAULT_INSTAGRAM_USER_AGENT,
             headers: { ...instagramHeaders, "x-ig-device-id": device.uuid, "x-ig-android-id": device.deviceId },

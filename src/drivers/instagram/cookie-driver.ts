@@ -13,19 +13,19 @@ export function instagramCookieDriver(env: WebDriverEnv): ProviderDriver<"instag
   return {
     variants: ["instagramCookie"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {
           // The session id starts with the user id (`<pk>%3A…`): Instagram expects it as ds_user_id too.
-          const dsUserId = /^(\d+)(%3A|:)/.exec(v.sessionid)?.[1];
+          const dsUserId = /^(\d+)(%3A|:)/.exec(v.sessionToken)?.[1];
           const session = openSession(env, input, context, {
             provider: INSTAGRAM,
-            proxy: v.proxy,
+            proxy: input.proxy,
             userAgent: v.userAgent,
             defaultUserAgent: DEFAULT_INSTAGRAM_USER_AGENT,
             headers: instagramHeaders,
-            cookies: { sessionid: v.sessionid, ...(dsUserId ? { ds_user_id: dsUserId } : {}) },
+            cookies: { sessionid: v.sessionToken, ...(dsUserId ? { ds_user_id: dsUserId } : {}) },
           });
           const identity = await currentUser(session, base);
           return { identity, session: providerSession("instagram-session/v1", { cookies: session.cookies.toJSON() }) };

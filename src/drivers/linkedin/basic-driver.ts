@@ -19,11 +19,11 @@ export function linkedinBasicDriver(env: WebDriverEnv): ProviderDriver<"linkedin
   return {
     variants: ["linkedinBasic"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {
-          const session = openSession(env, input, context, { provider: LINKEDIN, proxy: v.proxy, userAgent: v.userAgent, defaultUserAgent: DEFAULT_LINKEDIN_USER_AGENT });
+          const session = openSession(env, input, context, { provider: LINKEDIN, proxy: input.proxy, userAgent: v.userAgent, defaultUserAgent: DEFAULT_LINKEDIN_USER_AGENT });
           const jsession = await ensureCsrfCookie(session, base);
           const answer = await session.send({
             url: `${base}/uas/authenticate`,

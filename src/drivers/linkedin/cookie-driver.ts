@@ -14,16 +14,16 @@ export function linkedinCookieDriver(env: WebDriverEnv): ProviderDriver<"linkedi
   return {
     variants: ["linkedinCookie"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {
           const session = openSession(env, input, context, {
             provider: LINKEDIN,
-            proxy: v.proxy,
+            proxy: input.proxy,
             userAgent: v.userAgent,
             defaultUserAgent: DEFAULT_LINKEDIN_USER_AGENT,
-            cookies: { li_at: v.accessToken, ...(v.premiumToken ? { li_a: v.premiumToken } : {}) },
+            cookies: { li_at: v.sessionToken, ...(v.premiumToken ? { li_a: v.premiumToken } : {}) },
           });
           const identity = await readMember(session, base);
           if (v.recruiterContractId) await checkRecruiterContract(session, base, v.recruiterContractId);

@@ -26,13 +26,13 @@ export function messengerBasicDriver(env: WebDriverEnv): ProviderDriver<"messeng
   return {
     variants: ["messengerBasic"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {
           const session = openSession(env, input, context, {
             provider: MESSENGER,
-            proxy: v.proxy,
+            proxy: input.proxy,
             userAgent: v.userAgent,
             defaultUserAgent: DEFAULT_MESSENGER_USER_AGENT,
           });

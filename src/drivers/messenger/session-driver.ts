@@ -13,7 +13,7 @@ export function messengerSessionDriver(env: WebDriverEnv): ProviderDriver<"messe
   return {
     variants: ["messengerSession"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {
@@ -21,13 +21,13 @@ export function messengerSessionDriver(env: WebDriverEnv): ProviderDriver<"messe
           const headers = Object.fromEntries(Object.entries(v.headers).filter(([name]) => !/^(host|cookie|content-length|connection|transfer-encoding)$/i.test(name)));
           const session = openSession(env, input, context, {
             provider: MESSENGER,
-            proxy: v.proxy,
+            proxy: input.proxy,
             userAgent: v.userAgent,
             defaultUserAgent: DEFAULT_MESSENGER_USER_AGENT,
             headers,
             cookies: Object.fromEntries(v.cookies.map((c) => [c.name, c.value])),
           });
-          const identity = await readMessengerUser(session, base, v.userName || undefined);
+          const identity = await readMessengerUser(session, base, v.username || undefined);
           return { identity, session: providerSession("messenger-cookies/v1", { cookies: session.cookies.toJSON(), headers }) };
         },
         env.runtime,

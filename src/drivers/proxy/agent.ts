@@ -1,7 +1,7 @@
 import type { ClientRequest } from "node:http";
 import { connect as tlsConnect, createSecureContext } from "node:tls";
 import { Agent, type AgentConnectOpts } from "agent-base";
-import type { Proxy } from "../../../gen/postpress/accounts/v1/options_pb.js";
+import type { ProxyCredentials } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import { AppError } from "../../errors/app-error.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 import { proxyEndpoint } from "./dispatcher.ts";
@@ -50,7 +50,7 @@ class TunnelAgent extends Agent {
  * protocol is HTTPS, as the API documents. Credentials never leave the endpoint object; the
  * agent is never logged. Failures reaching or passing the proxy are proxy_error / proxy_auth_error.
  */
-export function proxyAgentFor(proxy: Proxy, guard: TargetGuard): Agent {
+export function proxyAgentFor(proxy: ProxyCredentials, guard: TargetGuard): Agent {
   const endpoint = proxyEndpoint(proxy);
   if (!endpoint) throw new AppError("invalid_parameters", { detail: "The proxy has no host." });
   return new TunnelAgent(endpoint, guard);

@@ -2,8 +2,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type SecureContext } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
 import type { TargetGuard } from "../../net/target-guard.ts";
-import type { Proxy } from "../../../gen/postpress/accounts/v1/options_pb.js";
-import { ProxyProtocol } from "../../../gen/postpress/accounts/v1/options_pb.js";
+import { ProxyType, type ProxyCredentials } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import { openTunnel, type ProxyEndpoint } from "./tunnel.ts";
 
 export interface DispatcherOptions {
@@ -46,9 +45,9 @@ export function proxyDispatcherFor(proxy: ProxyEndpoint | undefined, options: Di
 const PROVIDER_FIELD = "provider_url";
 
 /** The request's proxy as the tunnel takes it; an unset protocol means HTTPS, as the API documents. */
-export function proxyEndpoint(proxy: Proxy | undefined): ProxyEndpoint | undefined {
+export function proxyEndpoint(proxy: ProxyCredentials | undefined): ProxyEndpoint | undefined {
   if (!proxy || !proxy.host) return undefined;
-  const protocol = proxy.protocol === ProxyProtocol.HTTP ? "http" : proxy.protocol === ProxyProtocol.SOCKS5 ? "socks5" : "https";
+  const protocol = proxy.type === ProxyType.HTTP ? "http" : proxy.type === ProxyType.SOCKS5 ? "socks5" : "https";
   return { protocol, host: proxy.host, port: proxy.port, username: proxy.username || undefined, password: proxy.password || undefined };
 }
 

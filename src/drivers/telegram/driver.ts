@@ -41,7 +41,7 @@ export function createTelegramDriver(options: TelegramDriverOptions): ProviderDr
 }
 
 class TelegramLogin implements DriverLogin {
-  private readonly input: DriverInput<"telegram">;
+  private readonly input: DriverInput;
   private readonly app: TelegramAppConfig;
   private readonly options: TelegramDriverOptions;
   private readonly state: LoginState;
@@ -49,7 +49,7 @@ class TelegramLogin implements DriverLogin {
   private refreshTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(input: DriverInput<"telegram">, app: TelegramAppConfig, options: TelegramDriverOptions) {
+  constructor(input: DriverInput, app: TelegramAppConfig, options: TelegramDriverOptions) {
     this.input = input;
     this.app = app;
     this.options = options;
@@ -143,7 +143,7 @@ class TelegramLogin implements DriverLogin {
 
   private async twoFactor(): Promise<void> {
     clearTimeout(this.refreshTimer);
-    const password = this.input.variant.password;
+    const password = this.input.login.password;
     if (!password) {
       this.state.set({ status: "CHECKPOINT", checkpoint: { type: "TWO_FACTOR" } });
       return;

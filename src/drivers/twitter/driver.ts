@@ -21,7 +21,7 @@ export function twitterDriver(env: WebDriverEnv): ProviderDriver<"twitter"> {
   return {
     variants: ["twitter"],
     begin(input) {
-      const v = input.variant;
+      const v = input.login;
       return startLogin(
         input,
         async (context) => {

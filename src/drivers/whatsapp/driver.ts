@@ -39,7 +39,7 @@ export function createWhatsAppDriver(options: WhatsAppDriverOptions): ProviderDr
   };
 }
 
-export function openWhatsAppSocket(auth: WhatsAppAuthState, input: { log: Logger; proxy?: DriverInput<"whatsapp">["variant"]["proxy"] }, options: WhatsAppDriverOptions): WhatsAppSocket {
+export function openWhatsAppSocket(auth: WhatsAppAuthState, input: { log: Logger; proxy?: DriverInput["proxy"] }, options: WhatsAppDriverOptions): WhatsAppSocket {
   const factory = options.socketFactory ?? baileysSocket;
   const socket = factory({
     auth: auth.state,
@@ -67,7 +67,7 @@ export function whatsAppIdentity(auth: WhatsAppAuthState): NonNullable<AuthState
 }
 
 class WhatsAppLogin implements DriverLogin {
-  private readonly input: DriverInput<"whatsapp">;
+  private readonly input: DriverInput;
   private readonly options: WhatsAppDriverOptions;
   private readonly state: LoginState;
   private readonly auth = new WhatsAppAuthState();
@@ -76,7 +76,7 @@ class WhatsAppLogin implements DriverLogin {
   private qrCount = 0;
   private pairingRequested = false;
 
-  constructor(input: DriverInput<"whatsapp">, options: WhatsAppDriverOptions) {
+  constructor(input: DriverInput, options: WhatsAppDriverOptions) {
     this.input = input;
     this.options = options;
     this.state = new LoginState(input.onState);
@@ -107,11 +107,11 @@ class WhatsAppLogin implements DriverLogin {
   }
 
   private get pairingPhone(): string {
-    return this.input.variant.pairingPhoneNumber.replace(/^\+/, "");
+    return this.input.login.pairingPhoneNumber.replace(/^\+/, "");
   }
 
   private open(): void {
-    const socket = openWhatsAppSocket(this.auth, { log: this.input.log, proxy: this.input.variant.proxy }, this.options);
+    const socket = openWhatsAppSocket(this.auth, { log: this.input.log, proxy: this.input.proxy }, this.options);
     this.socket = socket;
     socket.ev.on("connection.update", (update) => this.onUpdate(socket, update));
   }

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Proxy } from "../../../gen/postpress/accounts/v1/options_pb.js";
+import type { ProxyCredentials } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import type { ProviderSession } from "../../domain/connectors/interactive.ts";
 import type { ProviderIdentity } from "../../store/store.ts";
 import { AppError } from "../../errors/app-error.ts";
@@ -19,7 +19,7 @@ export interface ReopenedWhatsApp {
  * host): the socket logs in with the stored credentials, no QR. Resolves once WhatsApp
  * accepts them; a device the phone removed meanwhile is invalid_credentials.
  */
-export function reopenWhatsApp(session: ProviderSession, input: { log: Logger; signal: AbortSignal; proxy?: Proxy }, options: WhatsAppDriverOptions): Promise<ReopenedWhatsApp> {
+export function reopenWhatsApp(session: ProviderSession, input: { log: Logger; signal: AbortSignal; proxy?: ProxyCredentials }, options: WhatsAppDriverOptions): Promise<ReopenedWhatsApp> {
   const auth = WhatsAppAuthState.fromSession(session);
   return new Promise((resolve, reject) => {
     const socket = openWhatsAppSocket(auth, input, options);

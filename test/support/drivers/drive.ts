@@ -4,8 +4,11 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { expect } from "vitest";
 import { loadConfig } from "../../../src/config.ts";
+import { create } from "@bufbuild/protobuf";
+import { ConnectAccountRequestSchema, type ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import type { VariantCase, VariantOf } from "../../../src/domain/connectors/connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthState, type AuthStatus } from "../../../src/domain/connectors/interactive.ts";
+import { credentialsOfRequest } from "../../../src/domain/credentials/connect-request.ts";
 import type { DriverLogin, ProviderDriver } from "../../../src/drivers/driver.ts";
 import { webDriverEnv, type WebDriverEnv } from "../../../src/drivers/web-env.ts";
 import { createTargetGuard } from "../../../src/net/target-guard.ts";
@@ -31,9 +34,14 @@ export function drive<C extends VariantCase>(driver: ProviderDriver<C>, variant:
   const { log, lines } = capturedLogger();
   const states: AuthState[] = [];
   const waiters = new Set<() => void>();
+  // The host's translation: the API's variant as the request carries it, into the credentials type drivers take.
+  const variantCase = driver.variants.find((c) => ConnectAccountRequestSchema.field[c]?.message?.typeName === variant.$typeName)!;
+  const { credentials } = credentialsOfRequest(create(ConnectAccountRequestSchema, { variant: { case: variantCase, value: variant } as ConnectAccountRequest["variant"] }));
+  if (credentials.family.case !== "webLogin") throw new Error(`${variantCase} is not a provider login`);
   const login = driver.begin({
     key,
-    variant,
+    login: credentials.family.value,
+    proxy: credentials.proxy,
     shared: { country: "", ip: "" },
     log: log.child({ intentId: key }),
     onState(state) {

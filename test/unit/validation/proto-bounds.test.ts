@@ -7,6 +7,7 @@ import { file_postpress_accounts_v1_credential_service } from "../../../gen/post
 import { file_postpress_accounts_v1_event_service } from "../../../gen/postpress/accounts/v1/event_service_pb.js";
 import { file_postpress_accounts_v1_options } from "../../../gen/postpress/accounts/v1/options_pb.js";
 import { file_postpress_accounts_v1_variants } from "../../../gen/postpress/accounts/v1/variants_pb.js";
+import { file_postpress_credentials_v1_credentials } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import { file_postpress_gateway_v1_gateway } from "../../../gen/postpress/gateway/v1/gateway_pb.js";
 
 /**
@@ -15,7 +16,7 @@ import { file_postpress_gateway_v1_gateway } from "../../../gen/postpress/gatewa
  * a message. Read from the generated descriptors, so a new unbounded field fails here.
  */
 
-const FILES: DescFile[] = [file_postpress_accounts_v1_account, file_postpress_accounts_v1_account_service, file_postpress_accounts_v1_credential_service, file_postpress_accounts_v1_event_service, file_postpress_accounts_v1_options, file_postpress_accounts_v1_variants, file_postpress_gateway_v1_gateway];
+const FILES: DescFile[] = [file_postpress_accounts_v1_account, file_postpress_accounts_v1_account_service, file_postpress_accounts_v1_credential_service, file_postpress_accounts_v1_event_service, file_postpress_accounts_v1_options, file_postpress_accounts_v1_variants, file_postpress_credentials_v1_credentials, file_postpress_gateway_v1_gateway];
 
 function messagesOf(file: DescFile): DescMessage[] {
   const all: DescMessage[] = [];

@@ -4,9 +4,10 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Checkpoint, ConnectAccountRequest } from "../../accounts/v1/account_service_pb.js";
+import type { Checkpoint } from "../../accounts/v1/account_service_pb.js";
 import type { ProviderIdentity } from "../../accounts/v1/account_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { ConnectSettings, Credentials, ProviderSession } from "../../credentials/v1/credentials_pb.js";
 
 /**
  * Describes the file postpress/gateway/v1/gateway.proto.
@@ -80,7 +81,7 @@ export declare type AuthenticationState = Message<"postpress.gateway.v1.Authenti
    * GramJS StringSession), which postpress-accounts seals with the account so that any host
    * can reopen it. Secret: present only on CONNECTED, never logged by either side.
    *
-   * @generated from field: postpress.gateway.v1.ProviderSession session = 9;
+   * @generated from field: postpress.credentials.v1.ProviderSession session = 9;
    */
   session?: ProviderSession | undefined;
 
@@ -110,33 +111,6 @@ export declare type AuthenticationState = Message<"postpress.gateway.v1.Authenti
 export declare const AuthenticationStateSchema: GenMessage<AuthenticationState>;
 
 /**
- * A provider's lasting credential, as a driver serialized it.
- *
- * @generated from message postpress.gateway.v1.ProviderSession
- */
-export declare type ProviderSession = Message<"postpress.gateway.v1.ProviderSession"> & {
-  /**
-   * What data is, versioned: "baileys-auth/v1", "gramjs-string-session/v1", "cookies/v1".
-   *
-   * @generated from field: string format = 1;
-   */
-  format: string;
-
-  /**
-   * The serialized session. Secret. Bounded well under the 4 MiB message limit (a fresh Baileys auth state is a few KiB).
-   *
-   * @generated from field: string data = 2;
-   */
-  data: string;
-};
-
-/**
- * Describes the message postpress.gateway.v1.ProviderSession.
- * Use `create(ProviderSessionSchema)` to create a new message.
- */
-export declare const ProviderSessionSchema: GenMessage<ProviderSession>;
-
-/**
  * Start authenticating one ConnectAccount request.
  *
  * @generated from message postpress.gateway.v1.StartAuthenticationRequest
@@ -164,13 +138,19 @@ export declare type StartAuthenticationRequest = Message<"postpress.gateway.v1.S
   accountId: string;
 
   /**
-   * The whole request: the variant with its secrets and options (proxy, user agent, sync
-   * limits, recruiter contract) and the shared options (country, ip, disabled features).
-   * Secret: it travels only over this call and is never echoed back.
+   * What to log in with: the variant with its secrets, user agent and recruiter contract, and
+   * the proxy. Secret: it travels only over this call and is never echoed back.
    *
-   * @generated from field: postpress.accounts.v1.ConnectAccountRequest request = 4;
+   * @generated from field: postpress.credentials.v1.Credentials credentials = 5;
    */
-  request?: ConnectAccountRequest | undefined;
+  credentials?: Credentials | undefined;
+
+  /**
+   * The settings the login was asked with: country, ip, disabled features, sync limits.
+   *
+   * @generated from field: postpress.credentials.v1.ConnectSettings settings = 6;
+   */
+  settings?: ConnectSettings | undefined;
 };
 
 /**

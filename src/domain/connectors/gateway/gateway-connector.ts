@@ -6,6 +6,7 @@ import { ProviderGatewayService } from "../../../../gen/postpress/gateway/v1/gat
 import type { AppError } from "../../../errors/app-error.ts";
 // The gateway's answers are bounded as ours are.
 import { MAX_MESSAGE_BYTES } from "../../../message-limits.ts";
+import { credentialsOfRequest } from "../../credentials/connect-request.ts";
 import type { VariantCase } from "../connector.ts";
 import { FINAL_AUTH_STATUSES, type AuthEvent, type AuthState, type InteractiveCall, type InteractiveConnector, type StartInput } from "../interactive.ts";
 import { eventFromProto, stateFromProto } from "./convert.ts";
@@ -165,7 +166,8 @@ export function createGatewayConnector<C extends VariantCase>(options: GatewayCo
     async start(input: StartInput, call: InteractiveCall): Promise<AuthState> {
       const response = await unary(
         methods.startAuthentication,
-        { intentId: input.intentId, workspaceId: input.workspaceId, accountId: input.accountId, request: input.request },
+        // The contract carries the service's own credentials type, not the accounts API's request.
+        { intentId: input.intentId, workspaceId: input.workspaceId, accountId: input.accountId, ...credentialsOfRequest(input.request) },
         call,
       );
       return remember(input.intentId, stateFromProto(response.state));
