@@ -1,0 +1,95 @@
+/**
+ * Issue 16's chain in one piece, on both stores, through the real transports and the fake
+ * Microsoft endpoints: GetCredentials meets a refused refresh (the account becomes
+ * CREDENTIALS_EXPIRED and answers invalid_credentials), another mailbox's tokens are refused
+ * with the sealed blob byte-identical, ReconnectAccount with good tokens brings it back under
+ * the same id and create time, and GetCredentials then answers the new token.
+ */
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountStatus } from "../../gen/postpress/accounts/v1/account_pb.js";
+import { AccountService, type ConnectAccountRequestSchema, type ReconnectAccountRequestSchema } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { CredentialService } from "../../gen/postpress/accounts/v1/credential_service_pb.js";
+import { loadConfig } from "../../src/config.ts";
+import { openCredentials } from "../../src/domain/credentials/account-credentials.ts";
+import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
+import { callRpc } from "../support/clients.ts";
+import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
+import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { credentialsKey } from "./support.ts";
+
+describe.each(["sqlite", "postgres"] as const)("expired, then reconnected, on %s", (backend) => {
+  let microsoft: FakeMicrosoft;
+  let server: TestServer;
+  let key: string;
+  let workspaceId: string;
+
+  beforeAll(async () => {
+    microsoft = await startFakeMicrosoft();
+    server = await startTestServer({
+      backend,
+      connectors: [createOutlookConnector(loadConfig(microsoft.env).oauth, loopbackGuard)],
+      env: { CREDENTIALS_SERVICE: "all", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS, ACCOUNT_CHECK_POLL_MS: "0", ...microsoft.env },
+    });
+    key = await credentialsKey(server.store);
+    workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await microsoft?.close();
+  });
+
+  const getCredentials = (accountId: string) => callRpc(server, "grpc", CredentialService.method.getCredentials, { accountId }, { apiKey: key, timeoutMs: 30_000 });
+  const options = () => ({ apiKey: server.apiKey, timeoutMs: 30_000 });
+  const connect = (request: MessageInitShape<typeof ConnectAccountRequestSchema>) => callRpc(server, "connect-binary", AccountService.method.connectAccount, request, options());
+  const reconnect = (request: MessageInitShape<typeof ReconnectAccountRequestSchema>) => callRpc(server, "connect-binary", AccountService.method.reconnectAccount, request, options());
+  const sealedBlob = async (id: string) => {
+    const { secrets } = (await server.store.getAccount(workspaceId, id))!;
+    return { keyId: secrets!.keyId, envelope: secrets!.envelope.toString("base64") };
+  };
+
+  it("refused refresh → CREDENTIALS_EXPIRED + invalid_credentials; another mailbox → account_mismatch, blob unchanged; good tokens → CONNECTED, same id and create time; GetCredentials answers the new token", async () => {
+    const user = { id: randomUUID(), displayName: "Megan Bowen", mail: `megan.${backend}@contoso.com`, userPrincipalName: `megan.${backend}@contoso.com` };
+    const outlook = (tokens: { accessToken: string; refreshToken: string }, who = user) => ({ case: "outlook" as const, value: { ...tokens, id: who.id, username: who.mail } });
+    const tokens = microsoft.addUser(user);
+    const connected = await connect({ variant: outlook(tokens) });
+    if (!connected.ok) throw new Error(JSON.stringify(connected.error));
+    const id = connected.response.accountId;
+    const created = (await server.store.getAccount(workspaceId, id))!;
+
+    // The token is due (its expiry unknown) and Microsoft refuses the refresh token.
+    microsoft.revoke(tokens.refreshToken);
+    const refused = await getCredentials(id);
+    expect(!refused.ok && [refused.error.code, refused.error.errorInfo?.metadata.type]).toEqual([Code.Unauthenticated, "errors/invalid_credentials"]);
+    expect(await server.store.getAccount(workspaceId, id)).toMatchObject({ status: "CREDENTIALS_EXPIRED", statusReason: "errors/invalid_credentials" });
+
+    const sealed = await sealedBlob(id);
+    const lee = { id: randomUUID(), displayName: "Lee Gu", mail: `lee.${backend}@contoso.com`, userPrincipalName: `lee.${backend}@contoso.com` };
+    const mismatch = await reconnect({ accountId: id, variant: outlook(microsoft.addUser(lee), lee) });
+    expect(!mismatch.ok && [mismatch.error.code, mismatch.error.errorInfo?.metadata.type]).toEqual([Code.PermissionDenied, "errors/account_mismatch"]);
+    expect(await sealedBlob(id)).toEqual(sealed);
+    expect((await server.store.getAccount(workspaceId, id))!.status).toBe("CREDENTIALS_EXPIRED");
+
+    const fresh = microsoft.addUser(user);
+    microsoft.expire(fresh.accessToken); // the connector refreshes once: the token it stores has a known expiry
+    const reconnected = await reconnect({ accountId: id, variant: outlook(fresh) });
+    if (!reconnected.ok) throw new Error(JSON.stringify(reconnected.error));
+    const after = (await server.store.getAccount(workspaceId, id))!;
+    expect([after.id, after.status, after.createdAt]).toEqual([id, "CONNECTED", created.createdAt]);
+    const { outcome } = reconnected.response;
+    expect(outcome.case === "accountReconnected" && [outcome.value.account?.id, AccountStatus[outcome.value.account!.status]]).toEqual([id, "CONNECTED"]);
+
+    const stored = openCredentials(server.sealer, { ...after, secrets: after.secrets! });
+    const tokenCalls = microsoft.requestsTo("token").length;
+    const read = await getCredentials(id);
+    if (!read.ok) throw new Error(JSON.stringify(read.error));
+    const oauth = read.response.credentials.value as { accessToken: string };
+    expect(oauth.accessToken).toBe(stored.kind === "oauth" ? stored.accessToken : "");
+    expect([tokens.accessToken, fresh.accessToken]).not.toContain(oauth.accessToken);
+    // Answered from the store: the reconnection's token is fresh, so no refresh.
+    expect(microsoft.requestsTo("token").length).toBe(tokenCalls);
+  }, 60_000);
+});
