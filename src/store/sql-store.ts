@@ -215,14 +215,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       });
     },
 
-    async updateAccountSecrets(workspaceId, id, secrets, accessTokenExpiresAt, at) {
-      const columns = { ...secretsToRow(secrets), access_token_expires_at: accessTokenExpiresAt, updated_at: at };
-      await db.query(
-        `UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED'`,
-        [workspaceId, id, ...Object.values(columns)],
-      );
-    },
-
     async listStaleSecrets(activeKeyId, limit) {
       const stale = (table: StaleSecret["table"]) =>
         `SELECT '${table}' AS source, id, workspace_id, secrets_key_id, secrets_envelope FROM ${table} WHERE secrets_key_id <> $1`;

@@ -89,7 +89,7 @@ describe.each(["sqlite", "postgres"] as const)("ReconnectAccount on %s", (backen
 
   beforeAll(async () => {
     server = await startCheckpointServer({ backend, pgSchema, gateways: { LINKEDIN: gateway.address }, connectors, env: { ...DRIVEN_ENV } });
-    checker = checkerFor(server, connectors);
+    checker = checkerFor(server, connectors, { ...DRIVEN_ENV, ...google.env, ...microsoft.env });
     workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
   }, 60_000);
   afterAll(async () => {
