@@ -12,8 +12,8 @@ export interface RefreshWrite {
    * undone with operation_canceled (the embedded store reads and writes apart, see sql-credentials.ts).
    */
   expected: SealedBlob;
-  /** The re-sealed secrets with the new token, and its expiry. */
-  secrets?: { sealed: SealedBlob; accessTokenExpiresAt: Date | null };
+  /** The re-sealed secrets with the new token, its expiry, and the scopes granted with it (none said: the stored ones stay). */
+  secrets?: { sealed: SealedBlob; accessTokenExpiresAt: Date | null; grantedScopes?: string[] };
   /** A status change (the provider refused the refresh), announced as account.status_changed in the same transaction. */
   status?: StatusChange;
 }

@@ -1,7 +1,7 @@
 import { AppError } from "../errors/app-error.ts";
 import { appendEvent } from "./outbox.ts";
 import type { CredentialRefreshStore, RefreshWrite } from "./refresh-store.ts";
-import { accountFromRow, secretsToRow } from "./rows.ts";
+import { accountFromRow, grantedScopesToRow, secretsToRow } from "./rows.ts";
 import type { SqlDriver, SqlExecutor } from "./sql.ts";
 import { assignments, first } from "./sql-helpers.ts";
 
@@ -54,7 +54,8 @@ async function applyWrite(tx: SqlExecutor, kind: SqlDriver["kind"], workspaceId:
     throw new AppError("operation_canceled", { detail: "The account's credentials were replaced (reconnected or deleted) while its token was refreshed: the refresh was not stored.", metadata: { accountId } });
   }
   if (write.secrets) {
-    const columns = { ...secretsToRow(write.secrets.sealed), access_token_expires_at: write.secrets.accessTokenExpiresAt, updated_at: write.at };
+    const scopes = grantedScopesToRow(write.secrets.grantedScopes);
+    const columns = { ...secretsToRow(write.secrets.sealed), access_token_expires_at: write.secrets.accessTokenExpiresAt, ...(scopes === null ? {} : { granted_scopes: scopes }), updated_at: write.at };
     await tx.query(`UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2`, [workspaceId, accountId, ...Object.values(columns)]);
   }
   if (write.status) {

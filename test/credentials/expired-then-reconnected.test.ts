@@ -86,8 +86,10 @@ describe.each(["sqlite", "postgres"] as const)("expired, then reconnected, on %s
     const tokenCalls = microsoft.requestsTo("token").length;
     const read = await getCredentials(id);
     if (!read.ok) throw new Error(JSON.stringify(read.error));
-    const oauth = read.response.credentials.value as { accessToken: string };
+    const oauth = read.response.credentials.value as { accessToken: string; scopes: string[] };
     expect(oauth.accessToken).toBe(stored.kind === "oauth" ? stored.accessToken : "");
+    // Granted when the reconnection refreshed the token, stored with it, answered from the store.
+    expect(oauth.scopes).toEqual(["https://graph.microsoft.com/Mail.ReadWrite", "https://graph.microsoft.com/User.Read"]);
     expect([tokens.accessToken, fresh.accessToken]).not.toContain(oauth.accessToken);
     // Answered from the store: the reconnection's token is fresh, so no refresh.
     expect(microsoft.requestsTo("token").length).toBe(tokenCalls);

@@ -33,12 +33,17 @@ describe.each(backends)("refreshAccountLocked: $kind", (backend) => {
     const acc = await linked();
     const next = sealed("k1", "refreshed");
     const expiry = new Date(Date.now() + 3_600_000);
+    const grantedScopes = ["Mail.ReadWrite", "User.Read"];
     const answer = await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async (current) => {
       expect(current?.id).toBe(acc.id);
-      return { answer: "done", write: { at: new Date(), expected: acc.secrets!, secrets: { sealed: next, accessTokenExpiresAt: expiry } } };
+      return { answer: "done", write: { at: new Date(), expected: acc.secrets!, secrets: { sealed: next, accessTokenExpiresAt: expiry, grantedScopes } } };
     });
     expect(answer).toBe("done");
-    expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ secrets: next, accessTokenExpiresAt: expiry, status: "CONNECTED" });
+    expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ secrets: next, accessTokenExpiresAt: expiry, grantedScopes, status: "CONNECTED" });
+    // A grant that names no scopes keeps the stored ones.
+    const again = sealed("k1", "refreshed-again");
+    await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: "done", write: { at: new Date(), expected: next, secrets: { sealed: again, accessTokenExpiresAt: expiry, grantedScopes: [] } } }));
+    expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ secrets: again, grantedScopes });
   });
 
   it("a status change is written with its account.status_changed event, from the status the callback saw only", async () => {

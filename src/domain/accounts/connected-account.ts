@@ -31,6 +31,7 @@ export function connectedAccount(
     options: { ...accountOptionsToJson(accountOptionsOf(request)), ...(result.details ? { connection: result.details } : {}) },
     secrets: sealAccountSecrets(sealer, { request: renewed, ...(result.session ? { session: result.session } : {}) }, intent.workspaceId, intent.accountId),
     accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
+    ...(result.grantedScopes ? { grantedScopes: result.grantedScopes } : {}),
     createdAt: at,
     updatedAt: at,
   };

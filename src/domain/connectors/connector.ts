@@ -52,6 +52,8 @@ export interface ConnectorResult {
   updatedSecrets?: Record<string, string>;
   /** Expiry of the stored OAuth access token, when the provider said. */
   accessTokenExpiresAt?: Date;
+  /** The scopes the token endpoint granted the stored OAuth access token, when it refreshed it and said. */
+  grantedScopes?: string[];
   /** Non-secret facts to keep with the account (e.g. resolved encryption mode). */
   details?: Record<string, string>;
 }

@@ -23,7 +23,7 @@ const MAX_CONCURRENT_REFRESHES = 4;
 export interface FreshToken {
   account: LiveAccount;
   credentials: Credentials & OAuthCredentials;
-  /** What the token endpoint granted, when this answer's token came from a refresh made here. */
+  /** What the token endpoint granted the token (by this refresh, or as stored with it); empty when it never said. */
   scopes: string[];
   /** Whether this process refreshed the token for it (false: another replica had, once the lock was ours). */
   refreshed: boolean;
@@ -121,7 +121,7 @@ export class TokenRefresher {
       const credentials = openCredentials(this.deps.sealer, live);
       if (credentials.kind !== "oauth") throw new AppError("unexpected_error", { detail: "The account's credentials are no longer OAuth tokens." });
       // Another replica refreshed it while this one waited for the lock: nothing to do.
-      if (!this.isDue(current.accessTokenExpiresAt) && credentials.accessToken !== rejected) return { answer: { fresh: { account: live, credentials, scopes: [], refreshed: false } } };
+      if (!this.isDue(current.accessTokenExpiresAt) && credentials.accessToken !== rejected) return { answer: { fresh: { account: live, credentials, scopes: live.grantedScopes ?? [], refreshed: false } } };
       return this.refresh(live, credentials, flightCall);
     });
     if ("refused" in outcome) throw outcome.refused;
@@ -135,12 +135,13 @@ export class TokenRefresher {
       const sealed = sealRefreshed(this.deps.sealer, account, refreshed);
       const accessTokenExpiresAt = refreshed.expiresAt ?? null;
       const fresh: FreshToken = {
-        account: { ...account, secrets: sealed, accessTokenExpiresAt, updatedAt: at },
+        account: { ...account, secrets: sealed, accessTokenExpiresAt, ...(refreshed.scopes.length > 0 ? { grantedScopes: refreshed.scopes } : {}), updatedAt: at },
         credentials: { ...credentials, accessToken: refreshed.accessToken, refreshToken: refreshed.refreshToken ?? credentials.refreshToken },
-        scopes: refreshed.scopes,
+        // A grant that does not name its scopes keeps those the token had (RFC 6749 §5.1: the same as requested).
+        scopes: refreshed.scopes.length > 0 ? refreshed.scopes : (account.grantedScopes ?? []),
         refreshed: true,
       };
-      return { answer: { fresh }, write: { at, expected: account.secrets, secrets: { sealed, accessTokenExpiresAt } } };
+      return { answer: { fresh }, write: { at, expected: account.secrets, secrets: { sealed, accessTokenExpiresAt, grantedScopes: refreshed.scopes } } };
     } catch (error) {
       // Anything but a refusal (an outage, a timeout) leaves the account as it is: the transaction rolls back.
       if (!isAppError(error) || error.kind !== "invalid_credentials") throw error;

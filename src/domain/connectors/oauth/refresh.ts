@@ -75,6 +75,7 @@ export function oauthResult(identity: ProviderIdentity, refreshed: RefreshedToke
       ...(refreshed.refreshToken ? { refreshToken: refreshed.refreshToken } : {}),
     },
     accessTokenExpiresAt: refreshed.expiresAt,
+    ...(refreshed.scopes.length > 0 ? { grantedScopes: refreshed.scopes } : {}),
   };
 }
 
