@@ -94,4 +94,44 @@ describe.each(["sqlite", "postgres"] as const)("expired, then reconnected, on %s
     // Answered from the store: the reconnection's token is fresh, so no refresh.
     expect(microsoft.requestsTo("token").length).toBe(tokenCalls);
   }, 60_000);
+
+  it("a ReconnectAccount committed while GetCredentials' refresh waits for Microsoft wins: the refresh of the old grant is not stored over the new credentials", async () => {
+    const user = { id: randomUUID(), displayName: "Nestor", mail: `nestor.${backend}@contoso.com`, userPrincipalName: `nestor.${backend}@contoso.com` };
+    const outlook = (tokens: { accessToken: string; refreshToken: string }) => ({ case: "outlook" as const, value: { ...tokens, id: user.id, username: user.mail } });
+    const connected = await connect({ variant: outlook(microsoft.addUser(user)) });
+    if (!connected.ok) throw new Error(JSON.stringify(connected.error));
+    const id = connected.response.accountId;
+    const before = microsoft.requestsTo("token").length;
+
+    // GetCredentials refreshes the due token (its expiry unknown); Microsoft is held before it answers.
+    const held = microsoft.hold("token");
+    const reading = getCredentials(id);
+    await held.reached;
+    const fresh = microsoft.addUser(user);
+    microsoft.expire(fresh.accessToken); // the reconnection refreshes once too: its token has a known expiry
+    const reconnecting = reconnect({ accountId: id, variant: outlook(fresh) });
+    // The embedded store reads and writes a refresh apart: the reconnection commits in between.
+    // PostgreSQL holds the row for the refresh: the reconnection commits after it.
+    const afterReconnect = backend === "sqlite" ? ((await reconnecting).ok, await sealedBlob(id)) : undefined;
+    held.release();
+    const read = await reading;
+    const reconnected = await reconnecting;
+    if (!read.ok || !reconnected.ok) throw new Error(JSON.stringify([read, reconnected]));
+
+    const stored = (await server.store.getAccount(workspaceId, id))!;
+    const credentials = openCredentials(server.sealer, { ...stored, secrets: stored.secrets! });
+    expect(stored.status).toBe("CONNECTED");
+    // Two refreshes: the old grant's (GetCredentials) and the new grant's (the reconnection's connector), no third.
+    expect(microsoft.requestsTo("token").map((r) => r.form.refresh_token).slice(before)).toContain(fresh.refreshToken);
+    expect(microsoft.requestsTo("token").length).toBe(before + 2);
+    const answered = (read.response.credentials.value as { accessToken: string }).accessToken;
+    if (afterReconnect) {
+      // SQLite: the refresh lost its compare-and-set, started again from the new credentials, found them fresh and answered them.
+      expect(await sealedBlob(id)).toEqual(afterReconnect);
+      expect(answered).toBe(credentials.kind === "oauth" && credentials.accessToken);
+    } else {
+      // PostgreSQL: the refresh committed first under the row lock; the reconnection's write came after and stays.
+      expect(answered).not.toBe(credentials.kind === "oauth" && credentials.accessToken);
+    }
+  }, 60_000);
 });
