@@ -6,7 +6,8 @@ import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { EventService, file_postpress_accounts_v1_event_service } from "../gen/postpress/accounts/v1/event_service_pb.js";
-import { createCredentialReader } from "./domain/credentials/create-reader.ts";
+import { createTokenRefresher } from "./domain/credentials/create-refresher.ts";
+import { CredentialReader } from "./domain/credentials/credential-reader.ts";
 import { EventStream } from "./domain/events/event-stream.ts";
 import { HealthChecker } from "./domain/events/health-checker.ts";
 import { WebhookDeliverer } from "./domain/events/webhook-deliverer.ts";
@@ -92,8 +93,11 @@ export function build(
   const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
   const checkUrl = webhookUrlRule(guard, config.providers.allowedNetworks);
   const webhooks = new WebhookEndpoints({ store, sealer: deps.sealer, checkUrl, ...(deps.now ? { now: deps.now } : {}) });
+  const now = deps.now ?? (() => new Date());
+  // One refresher of stored OAuth tokens for GetCredentials and the health checks: one refresh at a time per account.
+  const refresher = createTokenRefresher(config, { store, sealer: deps.sealer, guard, log: deps.log, now });
   const background = [
-    new HealthChecker({ store: quiet, sealer: deps.sealer, connectors, settings: config.healthChecks, log: deps.log }),
+    new HealthChecker({ store: quiet, sealer: deps.sealer, connectors, refresher, settings: config.healthChecks, log: deps.log }),
     new WebhookDeliverer({ store: quiet, sealer: deps.sealer, checkUrl, guard, settings: config.webhooks, log: deps.log }),
   ];
   const services = [
@@ -101,7 +105,7 @@ export function build(
     { service: EventService, impl: createEventServiceImpl(events, webhooks), files: [file_postpress_accounts_v1_event_service] },
   ];
   // Off by default, or on the gRPC port only (CREDENTIALS_SERVICE): every port knows it, to refuse it alike.
-  const reader = createCredentialReader(config, { store, sealer: deps.sealer, guard, log: deps.log, metrics: observability.metrics, now: deps.now ?? (() => new Date()) });
+  const reader = new CredentialReader({ store, sealer: deps.sealer, refresher, log: deps.log, metrics: observability.metrics });
   const credentials = credentialServiceBindings(config.credentials.service, reader);
   const grpcHealth = createGrpcHealth(health, [...services, ...(config.credentials.service === "off" ? [] : [credentials.grpc])].map((s) => s.service.typeName));
   const grpcTransport = createGrpcTransport([...services, credentials.grpc], pipeline, shutdown.signal, grpcHealth, config.transport);

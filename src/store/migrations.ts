@@ -197,6 +197,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN status_before_reconnect TEXT;
     `,
   },
+  {
+    // Issue 16: GetCredentials answers an OAuth token's scopes from the store too, not only
+    // right after a refresh: what the token endpoint last granted (RFC 6749 scope, space-separated), NULL when it never said.
+    version: 6,
+    sql: () => `
+      ALTER TABLE accounts ADD COLUMN granted_scopes TEXT;
+    `,
+  },
 ];
 
 /** The LISTEN/NOTIFY channel of the intents table in `schema` (the trigger's name for it). */

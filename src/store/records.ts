@@ -50,6 +50,8 @@ export interface AccountRecord {
   /** All the account's secrets in one sealed envelope; null once deleted (secrets erased). */
   secrets: SealedBlob | null;
   accessTokenExpiresAt: Date | null;
+  /** OAuth: the scopes the token endpoint last granted the stored access token; absent when it never said (a token stored as given). */
+  grantedScopes?: string[];
   createdAt: Date;
   updatedAt: Date;
   /** The catalogue type ("errors/...") behind the status, when it is not CONNECTED; read back always, optional to writers. */

@@ -6,8 +6,14 @@ import type { AccountRecord, SealedBlob } from "./records.ts";
 /** What a locked refresh writes before the lock is released (nothing, when the token was fresh after all). */
 export interface RefreshWrite {
   at: Date;
-  /** The re-sealed secrets with the new token, and its expiry. */
-  secrets?: { sealed: SealedBlob; accessTokenExpiresAt: Date | null };
+  /**
+   * The sealed secrets the refresh started from. The write applies only while the account
+   * still holds them: a reconnection that replaced them meanwhile wins, and the refresh is
+   * undone with operation_canceled (the embedded store reads and writes apart, see sql-credentials.ts).
+   */
+  expected: SealedBlob;
+  /** The re-sealed secrets with the new token, its expiry, and the scopes granted with it (none said: the stored ones stay). */
+  secrets?: { sealed: SealedBlob; accessTokenExpiresAt: Date | null; grantedScopes?: string[] };
   /** A status change (the provider refused the refresh), announced as account.status_changed in the same transaction. */
   status?: StatusChange;
 }

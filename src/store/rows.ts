@@ -112,6 +112,7 @@ export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
     options: JSON.stringify(account.options),
     ...secretsToRow(account.secrets),
     access_token_expires_at: account.accessTokenExpiresAt,
+    granted_scopes: grantedScopesToRow(account.grantedScopes),
     created_at: account.createdAt,
     updated_at: account.updatedAt,
     status_reason: account.statusReason ?? null,
@@ -120,7 +121,14 @@ export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
 }
 
 export function accountFromRow(row: Row): AccountRecord {
-  return { ...accountSummaryFromRow(row), secrets: secretsFromRow(row) };
+  const scopes = textOrNull(row.granted_scopes);
+  // Absent rather than undefined-valued, like the optional identity fields.
+  return { ...accountSummaryFromRow(row), secrets: secretsFromRow(row), ...(scopes === null ? {} : { grantedScopes: scopes.split(" ").filter(Boolean) }) };
+}
+
+/** Space-separated, as OAuth writes a scope; none known: NULL. */
+export function grantedScopesToRow(scopes: readonly string[] | undefined): string | null {
+  return scopes && scopes.length > 0 ? scopes.join(" ") : null;
 }
 
 /** The columns accountSummaryFromRow reads: listings leave the sealed secrets in the table. */

@@ -1,7 +1,7 @@
 import { AppError } from "../errors/app-error.ts";
 import { appendEvent } from "./outbox.ts";
 import type { CredentialRefreshStore, RefreshWrite } from "./refresh-store.ts";
-import { accountFromRow, secretsToRow } from "./rows.ts";
+import { accountFromRow, grantedScopesToRow, secretsToRow } from "./rows.ts";
 import type { SqlDriver, SqlExecutor } from "./sql.ts";
 import { assignments, first } from "./sql-helpers.ts";
 
@@ -43,9 +43,20 @@ export function createCredentialStore(db: SqlDriver): CredentialRefreshStore {
 }
 
 async function applyWrite(tx: SqlExecutor, kind: SqlDriver["kind"], workspaceId: string, accountId: string, write: RefreshWrite): Promise<void> {
+  // Compare-and-set on the sealed blob: credentials replaced since the refresh read them (a
+  // reconnection) are newer than anything the refresh learned, its token or its refusal.
+  const { keyId, envelope } = write.expected;
+  const unchanged = await tx.query(
+    "SELECT id FROM accounts WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED' AND secrets_key_id = $3 AND secrets_envelope = $4",
+    [workspaceId, accountId, keyId, envelope],
+  );
+  if (unchanged.length === 0) {
+    throw new AppError("operation_canceled", { detail: "The account's credentials were replaced (reconnected or deleted) while its token was refreshed: the refresh was not stored.", metadata: { accountId } });
+  }
   if (write.secrets) {
-    const columns = { ...secretsToRow(write.secrets.sealed), access_token_expires_at: write.secrets.accessTokenExpiresAt, updated_at: write.at };
-    await tx.query(`UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED'`, [workspaceId, accountId, ...Object.values(columns)]);
+    const scopes = grantedScopesToRow(write.secrets.grantedScopes);
+    const columns = { ...secretsToRow(write.secrets.sealed), access_token_expires_at: write.secrets.accessTokenExpiresAt, ...(scopes === null ? {} : { granted_scopes: scopes }), updated_at: write.at };
+    await tx.query(`UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2`, [workspaceId, accountId, ...Object.values(columns)]);
   }
   if (write.status) {
     const { from, to, reason } = write.status;

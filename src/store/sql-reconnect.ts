@@ -1,5 +1,5 @@
 import { appendEvent } from "./outbox.ts";
-import { accountFromRow, intentFromRow, secretsToRow, text, textOrNull } from "./rows.ts";
+import { accountFromRow, grantedScopesToRow, intentFromRow, secretsToRow, text, textOrNull } from "./rows.ts";
 import type { Row, SqlDriver, SqlExecutor } from "./sql.ts";
 import { assignments, first, Rollback, rollingBack } from "./sql-helpers.ts";
 import { closing, openIntentIn } from "./sql-intents.ts";
@@ -64,6 +64,8 @@ export function createReconnectStore(db: SqlDriver, announce: (intentIds: readon
           options: JSON.stringify(account.options),
           ...secretsToRow(account.secrets),
           access_token_expires_at: account.accessTokenExpiresAt,
+          // The new tokens' grant: the old one's scopes no longer say anything.
+          granted_scopes: grantedScopesToRow(account.grantedScopes),
           updated_at: now,
           // Scheduled afresh by the health checker, which sees it as new.
           next_check_at: null,

@@ -10,8 +10,6 @@ import {
   intentFromRow,
   intentPatchToRow,
   intentToRow,
-  secretsFromRow,
-  secretsToRow,
   text,
   workspaceFromRow,
   workspaceToRow,
@@ -215,14 +213,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
         await appendEvent(tx, db.kind, { workspaceId, accountId: id, type: "account.deleted", change: null, at });
         return true;
       });
-    },
-
-    async updateAccountSecrets(workspaceId, id, secrets, accessTokenExpiresAt, at) {
-      const columns = { ...secretsToRow(secrets), access_token_expires_at: accessTokenExpiresAt, updated_at: at };
-      await db.query(
-        `UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED'`,
-        [workspaceId, id, ...Object.values(columns)],
-      );
     },
 
     async ping() {

@@ -101,7 +101,6 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore, Crede
   listAccounts(query: ListAccountsQuery): Promise<AccountSummary[]>;
   /** Soft delete: status DELETED, secrets erased, account.deleted in the outbox. Returns false if no live account has that id in that workspace. */
   deleteAccount(workspaceId: string, id: string, at: Date): Promise<boolean>;
-  updateAccountSecrets(workspaceId: string, id: string, secrets: SealedBlob, accessTokenExpiresAt: Date | null, at: Date): Promise<void>;
 
   // Key rotation: a page of sealed blobs (accounts, waiting intents, webhook signing secrets) not under `activeKeyId`.
   listStaleSecrets(activeKeyId: string, limit: number): Promise<StaleSecret[]>;

@@ -89,7 +89,7 @@ describe.each(["sqlite", "postgres"] as const)("ReconnectAccount on %s", (backen
 
   beforeAll(async () => {
     server = await startCheckpointServer({ backend, pgSchema, gateways: { LINKEDIN: gateway.address }, connectors, env: { ...DRIVEN_ENV } });
-    checker = checkerFor(server, connectors);
+    checker = checkerFor(server, connectors, { ...DRIVEN_ENV, ...google.env, ...microsoft.env });
     workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
   }, 60_000);
   afterAll(async () => {
@@ -268,6 +268,28 @@ describe.each(["sqlite", "postgres"] as const)("ReconnectAccount on %s", (backen
       expect([AccountStatus[canceled.status], canceled.statusReason]).toEqual(["CONNECTED", ""]);
       expect(await eventsOf(id)).toEqual(["account.connected", "CONNECTED>RECONNECTING", "RECONNECTING>CONNECTED", "account.reconnected", "CONNECTED>RECONNECTING", "RECONNECTING>CONNECTED"]);
       expect(leaks([password, originalValue.proxy.password], { logs: server.logs, events: await storedEvents(), pending, solved, after })).toEqual([]);
+    }, 60_000);
+
+    it("deleted while a reconnection waits at its checkpoint: the code then answers not_found, the account stays DELETED without its secrets, the intent ends FAILED with its sealed request erased", async () => {
+      const username = login("2fa");
+      const id = expectOk(await api().connect(linkedinBasic(username))).accountId;
+      expect(expectOk(await api().solve(id, SCRIPT_CODE)).object).toBe("AccountCreated");
+      const password = secret("li-deleted-meanwhile");
+      const pending = expectOk(await reconnect({ accountId: id, variant: { case: "linkedinBasic", value: { username, password } } }));
+      expect(checkpointOf(pending)).toBeDefined();
+      expect(AccountStatus[(await account(id)).status]).toBe("RECONNECTING");
+      const waiting = (await server.store.getIntentByAccountId(workspaceId, id))!;
+      expect(waiting.secrets).not.toBeNull();
+
+      expectOk(await callRpc(server, wire, AccountService.method.deleteAccount, { accountId: id }, { apiKey: server.apiKey }));
+      // The login succeeds at the provider, and the account it would replace is gone.
+      expectError(await api().solve(id, SCRIPT_CODE), Code.NotFound, "errors/not_found");
+      const stored = (await server.store.getAccount(workspaceId, id))!;
+      expect([stored.status, stored.secrets]).toEqual(["DELETED", null]);
+      const ended = (await server.store.getIntent(workspaceId, waiting.id))!;
+      expect([ended.status, ended.errorKind, ended.secrets, ended.closedAt !== null]).toEqual(["FAILED", "not_found", null, true]);
+      expect(await eventsOf(id)).toEqual(["account.connected", "CONNECTED>RECONNECTING", "account.deleted"]);
+      expect(leaks([password], { logs: server.logs, events: await storedEvents(), pending })).toEqual([]);
     }, 60_000);
 
     it("over REST too (POST /api/v1/accounts/{id}, the flat body): 200 AccountReconnected, another mailbox 403 account_mismatch, another variant 400 naming provider; the answers conform to docs/openapi.json", async () => {

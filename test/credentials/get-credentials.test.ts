@@ -112,9 +112,10 @@ describe.each(["sqlite", "postgres"] as const)("GetCredentials on %s", (backend)
     expect(stored.accessTokenExpiresAt!.getTime()).toBeGreaterThan(Date.now());
     expect(stored.secrets!.envelope.includes(Buffer.from(oauth.refreshToken))).toBe(false);
     expect(openCredentials(server.sealer, { ...stored, secrets: stored.secrets! })).toMatchObject({ kind: "oauth", accessToken: oauth.accessToken, refreshToken: oauth.refreshToken });
-    // The next read finds the token fresh: no second refresh.
+    expect(stored.grantedScopes).toEqual(oauth.scopes);
+    // The next read finds the token fresh: no second refresh, and the scopes stored with it.
     const again = await call("grpc", account.id);
-    expect(again.ok && again.response.credentials.value).toMatchObject({ accessToken: oauth.accessToken });
+    expect(again.ok && again.response.credentials.value).toMatchObject({ accessToken: oauth.accessToken, scopes: oauth.scopes });
     expect(microsoft.requestsTo("token").length).toBe(before + 1);
   });
 

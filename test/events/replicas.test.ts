@@ -15,7 +15,7 @@ import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
 import { dropSchema, PG_URL, uniqueSchema, withPg } from "../support/pg.ts";
 import { testSealer } from "../support/server.ts";
-import { startReceiver, switchConnector, type Receiver, type SwitchConnector, loopbackUrlRule } from "./support.ts";
+import { refresherFor, startReceiver, switchConnector, type Receiver, type SwitchConnector, loopbackUrlRule } from "./support.ts";
 
 const ACCOUNTS = 1_000;
 
@@ -72,7 +72,7 @@ describe("two replicas on PostgreSQL", () => {
   });
 
   it("checks each account exactly once per round and delivers each of the 1,000 events exactly once", async () => {
-    const checkers = stores.map((store, i) => new HealthChecker({ store, sealer, connectors: createConnectorRegistry([connectors[i]!]), settings: settings.healthChecks, log }));
+    const checkers = stores.map((store, i) => new HealthChecker({ store, sealer, connectors: createConnectorRegistry([connectors[i]!]), refresher: refresherFor(store, sealer), settings: settings.healthChecks, log }));
     const handled = await Promise.all(checkers.map((c) => c.runRound()));
     expect(handled[0]! + handled[1]!).toBe(ACCOUNTS);
     for (const username of usernames) {

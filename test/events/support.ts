@@ -7,6 +7,10 @@ import { EventService, type Event, type EventType } from "../../gen/postpress/ac
 import { pino } from "pino";
 import { loadConfig } from "../../src/config.ts";
 import { HealthChecker } from "../../src/domain/events/health-checker.ts";
+import { createTokenRefresher } from "../../src/domain/credentials/create-refresher.ts";
+import type { TokenRefresher } from "../../src/domain/credentials/token-refresher.ts";
+import type { Sealer } from "../../src/crypto/sealer.ts";
+import type { Store } from "../../src/store/store.ts";
 import { createConnectorRegistry, type AnyConnector } from "../../src/domain/connectors/registry.ts";
 import type { Connector, ConnectorInput } from "../../src/domain/connectors/connector.ts";
 import { AppError } from "../../src/errors/app-error.ts";
@@ -147,15 +151,25 @@ export const DRIVEN_ENV = {
   PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
 } as const;
 
-/** A health checker over the test server's store, driven round by round by the test. */
+/**
+ * A health checker over the test server's store, driven round by round by the test. `env`
+ * also holds the fake providers' GOOGLE_* / MICROSOFT_* settings its refresher uses. Like a
+ * second replica, it has a refresher of its own: only the store's lock is shared with the server's.
+ */
 export function checkerFor(server: TestServer, connectors: AnyConnector[], env: Record<string, string> = DRIVEN_ENV): HealthChecker {
   return new HealthChecker({
     store: server.store,
     sealer: server.sealer,
     connectors: createConnectorRegistry(connectors),
+    refresher: refresherFor(server.store, server.sealer, env),
     settings: loadConfig({ ...DRIVEN_ENV, ...env }).healthChecks,
     log: pino({ level: "silent" }),
   });
+}
+
+/** A refresher of stored OAuth tokens as a server builds one, at the token endpoints `env` names (loopback allowed). */
+export function refresherFor(store: Store, sealer: Sealer, env: Record<string, string> = {}): TokenRefresher {
+  return createTokenRefresher(loadConfig({ ...DRIVEN_ENV, ...env }), { store, sealer, guard: loopbackGuard, log: pino({ level: "silent" }), now: () => new Date() });
 }
 
 /** One round of checks once the clock has moved past every due time (1 ms intervals). */

@@ -33,23 +33,77 @@ describe.each(backends)("refreshAccountLocked: $kind", (backend) => {
     const acc = await linked();
     const next = sealed("k1", "refreshed");
     const expiry = new Date(Date.now() + 3_600_000);
+    const grantedScopes = ["Mail.ReadWrite", "User.Read"];
     const answer = await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async (current) => {
       expect(current?.id).toBe(acc.id);
-      return { answer: "done", write: { at: new Date(), secrets: { sealed: next, accessTokenExpiresAt: expiry } } };
+      return { answer: "done", write: { at: new Date(), expected: acc.secrets!, secrets: { sealed: next, accessTokenExpiresAt: expiry, grantedScopes } } };
     });
     expect(answer).toBe("done");
-    expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ secrets: next, accessTokenExpiresAt: expiry, status: "CONNECTED" });
+    expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ secrets: next, accessTokenExpiresAt: expiry, grantedScopes, status: "CONNECTED" });
+    // A grant that names no scopes keeps the stored ones.
+    const again = sealed("k1", "refreshed-again");
+    await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: "done", write: { at: new Date(), expected: next, secrets: { sealed: again, accessTokenExpiresAt: expiry, grantedScopes: [] } } }));
+    expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ secrets: again, grantedScopes });
   });
 
   it("a status change is written with its account.status_changed event, from the status the callback saw only", async () => {
     const acc = await linked();
     const change = { from: "CONNECTED" as const, to: "CREDENTIALS_EXPIRED" as const, reason: "errors/invalid_credentials" };
-    await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: undefined, write: { at: new Date(), status: change } }));
+    await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: undefined, write: { at: new Date(), expected: acc.secrets!, status: change } }));
     expect(await store.getAccount(acc.workspaceId, acc.id)).toMatchObject({ status: "CREDENTIALS_EXPIRED", statusReason: "errors/invalid_credentials" });
     // The same change again finds the account no longer CONNECTED: nothing written, no second event.
-    await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: undefined, write: { at: new Date(), status: change } }));
+    await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: undefined, write: { at: new Date(), expected: acc.secrets!, status: change } }));
     const events = (await store.listEvents(acc.workspaceId, 0, 100)).map((e) => [e.type, e.change]);
     expect(events).toEqual([["account.connected", null], ["account.status_changed", change]]);
+  });
+
+  it("compare-and-set: a write from secrets that are no longer the account's (replaced meanwhile) loses whole, with operation_canceled", async () => {
+    const acc = await linked();
+    const refreshed = { sealed: sealed("k1", "refreshed-from-stale"), accessTokenExpiresAt: new Date(Date.now() + 3_600_000) };
+    const change = { from: "CONNECTED" as const, to: "CREDENTIALS_EXPIRED" as const, reason: "errors/invalid_credentials" };
+    for (const write of [{ secrets: refreshed }, { status: change }]) {
+      const stale = await store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async () => ({ answer: "stale", write: { at: new Date(), expected: sealed("k1", "what-the-refresh-read"), ...write } })).catch((e: unknown) => e);
+      expect(isAppError(stale) && stale.kind).toBe("operation_canceled");
+      expect(await store.getAccount(acc.workspaceId, acc.id)).toEqual(acc);
+    }
+    expect((await store.listEvents(acc.workspaceId, 0, 100)).map((e) => e.type)).toEqual(["account.connected"]);
+  });
+
+  it.runIf(backend.kind === "sqlite")("SQLite (read and write apart): credentials replaced between the refresh's read and its write stay; the refreshed ones are not stored", async () => {
+    const acc = await linked();
+    const replaced = sealed(acc.secrets!.keyId, "reconnected");
+    const stale = await store
+      .refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async (current) => {
+        // Another writer of the blob commits while the provider answers (a reconnection, a key rotation).
+        expect(await store.replaceSecret({ table: "accounts", id: acc.id, workspaceId: acc.workspaceId, secrets: current!.secrets! }, replaced)).toBe(true);
+        return { answer: "stale", write: { at: new Date(), expected: current!.secrets!, secrets: { sealed: sealed("k1", "refreshed"), accessTokenExpiresAt: null } } };
+      })
+      .catch((e: unknown) => e);
+    expect(isAppError(stale) && stale.kind).toBe("operation_canceled");
+    expect((await store.getAccount(acc.workspaceId, acc.id))!.secrets).toEqual(replaced);
+  });
+
+  it.runIf(backend.kind === "postgres")("PostgreSQL: a compare-and-set writer of the credentials (key rotation) cannot slip in under the refresh's row lock: it finds the refreshed blob and changes nothing", async () => {
+    const acc = await linked();
+    const replaced = sealed(acc.secrets!.keyId, "reconnected");
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const refreshed = sealed("k1", "refreshed");
+    const refresh = store.refreshAccountLocked(acc.workspaceId, acc.id, 5_000, async (current) => {
+      locked();
+      await held;
+      return { answer: "refreshed", write: { at: new Date(), expected: current!.secrets!, secrets: { sealed: refreshed, accessTokenExpiresAt: null } } };
+    });
+    await isLocked;
+    // Compare-and-set against the blob read before the refresh: it must not slip in under the lock.
+    const writer = store.replaceSecret({ table: "accounts", id: acc.id, workspaceId: acc.workspaceId, secrets: acc.secrets! }, replaced);
+    release();
+    expect(await refresh).toBe("refreshed");
+    // Waited for the lock, then found the blob it expected gone: the refreshed secrets stay, nothing is lost silently.
+    expect(await writer).toBe(false);
+    expect((await store.getAccount(acc.workspaceId, acc.id))!.secrets).toEqual(refreshed);
   });
 
   it("a callback that throws writes nothing", async () => {

@@ -295,16 +295,6 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       expect(again.id).not.toBe(original.id);
     });
 
-    it("updates the secrets of a live account", async () => {
-      const ws = await newWorkspace();
-      const now = new Date();
-      const original = await connected(ws, now);
-      const at = minutesFrom(now, 1);
-      const secrets = sealed("k2");
-      await store.updateAccountSecrets(ws, original.id, secrets, minutesFrom(now, 60), at);
-      expect(await store.getAccount(ws, original.id)).toEqual({ ...original, secrets, accessTokenExpiresAt: minutesFrom(now, 60), updatedAt: at });
-    });
-
     it("keeps workspaces apart", async () => {
       const wsA = await newWorkspace();
       const wsB = await newWorkspace();
@@ -315,7 +305,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       expect(await store.getAccount(wsB, accountA.id)).toBeUndefined();
       expect(await store.listAccounts({ workspaceId: wsB, limit: 10 })).toEqual([]);
       expect(await store.deleteAccount(wsB, accountA.id, now)).toBe(false);
-      await store.updateAccountSecrets(wsB, accountA.id, sealed("k9"), null, now);
+      expect(await store.refreshAccountLocked(wsB, accountA.id, 5_000, async (current) => ({ answer: current }))).toBeUndefined();
       expect(await store.getIntent(wsB, intentA.id)).toBeUndefined();
       expect(await store.getIntentByAccountId(wsB, intentA.accountId)).toBeUndefined();
       expect(await store.insertAccount({ ...account(intentA, now), workspaceId: wsB }, intentA.id, now)).toEqual({ intentGone: null });
@@ -353,7 +343,7 @@ describe.each(backends)("Store contract: $kind", (backend) => {
 
       // A concurrent writer re-sealed under the same old key: the rotation must not clobber it.
       const rewritten = sealed(oldKey);
-      await store.updateAccountSecrets(ws, stale2.id, rewritten, null, now);
+      await store.refreshAccountLocked(ws, stale2.id, 5_000, async () => ({ answer: undefined, write: { at: now, expected: stale2.secrets!, secrets: { sealed: rewritten, accessTokenExpiresAt: null } } }));
       expect(await store.replaceSecret(ref2!, sealed(activeKey))).toBe(false);
       expect((await store.getAccount(ws, stale2.id))!.secrets).toEqual(rewritten);
 

@@ -36,6 +36,7 @@ export function connectedAccount(
       intent.accountId,
     ),
     accessTokenExpiresAt: result.accessTokenExpiresAt ?? null,
+    ...(result.grantedScopes ? { grantedScopes: result.grantedScopes } : {}),
     createdAt: at,
     updatedAt: at,
   };

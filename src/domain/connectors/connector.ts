@@ -25,6 +25,22 @@ export interface ConnectorInput<C extends VariantCase = VariantCase> {
   deadline: Date;
   /** Child logger of the request. Never log a credential. */
   log: Logger;
+  /**
+   * How an OAuth connector renews an access token the provider refused. Without it, it runs the
+   * refresh_token grant with the request's refresh token (a connection: nothing is stored yet).
+   * A stored account's health check passes the account's one refresher, which refreshes under
+   * the account's lock and stores the result: no second refresh races GetCredentials'.
+   */
+  renewAccessToken?: (rejectedAccessToken: string) => Promise<RefreshedToken>;
+}
+
+export interface RefreshedToken {
+  accessToken: string;
+  /** Microsoft rotates refresh tokens: the newest one must replace the stored one. */
+  refreshToken: string | undefined;
+  expiresAt: Date | undefined;
+  /** The scopes the token endpoint says the new access token carries (space-separated `scope`, RFC 6749 §5.1); empty when it did not say. */
+  scopes: string[];
 }
 
 export interface ConnectorResult {
@@ -36,6 +52,8 @@ export interface ConnectorResult {
   updatedSecrets?: Record<string, string>;
   /** Expiry of the stored OAuth access token, when the provider said. */
   accessTokenExpiresAt?: Date;
+  /** The scopes the token endpoint granted the stored OAuth access token, when it refreshed it and said. */
+  grantedScopes?: string[];
   /** Non-secret facts to keep with the account (e.g. resolved encryption mode). */
   details?: Record<string, string>;
 }

@@ -14,7 +14,7 @@ export interface CredentialsRead {
   account: LiveAccount;
   credentials: Credentials;
   accessTokenExpiresAt: Date | null;
-  /** OAuth: the scopes granted with a refresh made for this answer; empty otherwise. */
+  /** OAuth: the scopes granted the token (stored with it at its link or last refresh); empty when the provider never said. */
   scopes: string[];
 }
 
@@ -53,7 +53,7 @@ export class CredentialReader {
         throw new AppError("invalid_credentials", { detail: "The provider refused the account's credentials: reconnect the account.", metadata: { accountId } });
       }
       const live = { ...account, secrets: account.secrets };
-      let read: CredentialsRead = { account: live, credentials: openCredentials(this.deps.sealer, live), accessTokenExpiresAt: account.accessTokenExpiresAt, scopes: [] };
+      let read: CredentialsRead = { account: live, credentials: openCredentials(this.deps.sealer, live), accessTokenExpiresAt: account.accessTokenExpiresAt, scopes: account.grantedScopes ?? [] };
       kind = read.credentials.kind;
       if (read.credentials.kind === "oauth" && this.deps.refresher.isDue(account.accessTokenExpiresAt)) {
         const fresh = await this.deps.refresher.fresh(live, scope());

@@ -23,7 +23,7 @@ const MAX_CONCURRENT_REFRESHES = 4;
 export interface FreshToken {
   account: LiveAccount;
   credentials: Credentials & OAuthCredentials;
-  /** What the token endpoint granted, when this answer's token came from a refresh made here. */
+  /** What the token endpoint granted the token (by this refresh, or as stored with it); empty when it never said. */
   scopes: string[];
   /** Whether this process refreshed the token for it (false: another replica had, once the lock was ours). */
   refreshed: boolean;
@@ -71,12 +71,16 @@ export class TokenRefresher {
     return expiresAt === null || expiresAt.getTime() - this.deps.now().getTime() <= this.deps.marginMs;
   }
 
-  /** The account's token once refreshed (by this call, or by the flight it joined). The caller's own signal bounds its wait. */
-  async fresh(account: LiveAccount, call: Call): Promise<FreshToken> {
+  /**
+   * The account's token once refreshed (by this call, or by the flight it joined). The caller's
+   * own signal bounds its wait. `rejected`: an access token the provider refused before its
+   * expiry (a health check's 401): still stored once the lock is held, it is refreshed even if not due.
+   */
+  async fresh(account: LiveAccount, call: Call, rejected?: string): Promise<FreshToken> {
     const key = `${account.workspaceId}/${account.id}`;
     let flight = this.flights.get(key);
     if (flight === undefined) {
-      flight = this.refreshLocked(account, call).finally(() => this.flights.delete(key));
+      flight = this.refreshLocked(account, call, rejected).finally(() => this.flights.delete(key));
       // Every joiner may have gone (cancelled) before it settles: its failure is theirs, never an unhandled rejection.
       flight.catch(() => undefined);
       this.flights.set(key, flight);
@@ -84,7 +88,7 @@ export class TokenRefresher {
     return untilAborted(flight, call.signal);
   }
 
-  private async refreshLocked(account: LiveAccount, call: Call): Promise<FreshToken> {
+  private async refreshLocked(account: LiveAccount, call: Call, rejected: string | undefined): Promise<FreshToken> {
     // The flight serves every joiner, so it is not stopped by the first caller leaving, only by its deadline.
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new AppError("request_timeout", { detail: "The token refresh did not finish before the request deadline." })), Math.max(1, innerBudgetMs(call.deadline)));
@@ -92,7 +96,13 @@ export class TokenRefresher {
     try {
       const release = await this.slots.acquire(flightCall.signal);
       try {
-        return await this.refreshUnderLock(account, flightCall);
+        try {
+          return await this.refreshUnderLock(account, flightCall, rejected);
+        } catch (error) {
+          // A reconnection replaced the credentials while the provider answered: start again from them.
+          if (!isAppError(error) || error.kind !== "operation_canceled") throw error;
+          return await this.refreshUnderLock(account, flightCall, rejected);
+        }
       } finally {
         release();
       }
@@ -101,7 +111,7 @@ export class TokenRefresher {
     }
   }
 
-  private async refreshUnderLock(account: LiveAccount, flightCall: Call): Promise<FreshToken> {
+  private async refreshUnderLock(account: LiveAccount, flightCall: Call, rejected: string | undefined): Promise<FreshToken> {
     const { store, lockTimeoutMs } = this.deps;
     const budgetMs = Math.max(1, innerBudgetMs(flightCall.deadline));
     const outcome = await store.refreshAccountLocked(account.workspaceId, account.id, Math.min(lockTimeoutMs, budgetMs), async (current): Promise<{ answer: Outcome; write?: RefreshWrite }> => {
@@ -111,7 +121,7 @@ export class TokenRefresher {
       const credentials = openCredentials(this.deps.sealer, live);
       if (credentials.kind !== "oauth") throw new AppError("unexpected_error", { detail: "The account's credentials are no longer OAuth tokens." });
       // Another replica refreshed it while this one waited for the lock: nothing to do.
-      if (!this.isDue(current.accessTokenExpiresAt)) return { answer: { fresh: { account: live, credentials, scopes: [], refreshed: false } } };
+      if (!this.isDue(current.accessTokenExpiresAt) && credentials.accessToken !== rejected) return { answer: { fresh: { account: live, credentials, scopes: live.grantedScopes ?? [], refreshed: false } } };
       return this.refresh(live, credentials, flightCall);
     });
     if ("refused" in outcome) throw outcome.refused;
@@ -125,19 +135,20 @@ export class TokenRefresher {
       const sealed = sealRefreshed(this.deps.sealer, account, refreshed);
       const accessTokenExpiresAt = refreshed.expiresAt ?? null;
       const fresh: FreshToken = {
-        account: { ...account, secrets: sealed, accessTokenExpiresAt, updatedAt: at },
+        account: { ...account, secrets: sealed, accessTokenExpiresAt, ...(refreshed.scopes.length > 0 ? { grantedScopes: refreshed.scopes } : {}), updatedAt: at },
         credentials: { ...credentials, accessToken: refreshed.accessToken, refreshToken: refreshed.refreshToken ?? credentials.refreshToken },
-        scopes: refreshed.scopes,
+        // A grant that does not name its scopes keeps those the token had (RFC 6749 §5.1: the same as requested).
+        scopes: refreshed.scopes.length > 0 ? refreshed.scopes : (account.grantedScopes ?? []),
         refreshed: true,
       };
-      return { answer: { fresh }, write: { at, secrets: { sealed, accessTokenExpiresAt } } };
+      return { answer: { fresh }, write: { at, expected: account.secrets, secrets: { sealed, accessTokenExpiresAt, grantedScopes: refreshed.scopes } } };
     } catch (error) {
       // Anything but a refusal (an outage, a timeout) leaves the account as it is: the transaction rolls back.
       if (!isAppError(error) || error.kind !== "invalid_credentials") throw error;
       this.deps.log.info({ accountId: account.id, provider: credentials.provider }, "the provider refused the refresh token; account CREDENTIALS_EXPIRED");
       const status = { from: account.status, to: "CREDENTIALS_EXPIRED" as const, reason: catalogue.invalid_credentials.type };
       // The status change commits before the lock is released; the answer is the refusal itself.
-      return { answer: { refused: expired(account.id) }, write: { at, status } };
+      return { answer: { refused: expired(account.id) }, write: { at, expected: account.secrets, status } };
     }
   }
 }

@@ -85,7 +85,7 @@ export class HealthChecker {
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(this.deps.settings.timeoutMs), this.stopping.signal]);
       const deadline = new Date(this.now().getTime() + this.deps.settings.timeoutMs);
-      const verified = await verifyAccount(account, this.deps, { signal, deadline, log, now: this.now() });
+      const verified = await verifyAccount(account, this.deps, { signal, deadline, log });
       // Nothing to verify it with (a provider session behind a gateway): it keeps its status until its next turn.
       outcome = verified ? nextStatus(account.status, claim.failures, undefined, this.deps.settings) : unchanged;
     } catch (error) {

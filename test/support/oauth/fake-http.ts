@@ -50,6 +50,12 @@ export interface FakeHttp<R extends string> {
   script(route: R, ...answers: FakeAnswer[]): void;
   /** The requests received by `route`. */
   requestsTo(route: R): RecordedRequest[];
+  /**
+   * Holds the next request to `route` before it is answered: `reached` resolves once it
+   * arrived, `release` lets it be answered (normally, or by the script). The test orders what
+   * happens meanwhile, with no timing.
+   */
+  hold(route: R): { reached: Promise<void>; release(): void };
   /** Forgets the requests and the queued answers, between tests. */
   reset(): void;
   close(): Promise<void>;
@@ -59,6 +65,7 @@ export async function startFakeHttp<R extends string>(routes: Record<R, Route>):
   const names = Object.keys(routes) as R[];
   const scripts = new Map<R, FakeAnswer[]>(names.map((name) => [name, []]));
   const requests: RecordedRequest[] = [];
+  const holds = new Map<R, { reached: () => void; released: Promise<void> }[]>(names.map((name) => [name, []]));
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -76,6 +83,11 @@ export async function startFakeHttp<R extends string>(routes: Record<R, Route>):
       form: req.headers["content-type"]?.startsWith("application/x-www-form-urlencoded") ? Object.fromEntries(new URLSearchParams(body)) : {},
     };
     requests.push(recorded);
+    const held = name === undefined ? undefined : holds.get(name)!.shift();
+    if (held) {
+      held.reached();
+      await held.released;
+    }
     const answer = name === undefined ? { status: 404, json: { error: "no such route in the fake" } } : (scripts.get(name)!.shift() ?? routes[name].answer(recorded));
     if (answer.delayMs) {
       // Stops waiting if the client gave up (its timeout) or the server closes.
@@ -102,6 +114,13 @@ export async function startFakeHttp<R extends string>(routes: Record<R, Route>):
     },
     requestsTo(route) {
       return requests.filter((r) => r.route === route);
+    },
+    hold(route) {
+      let reached!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((resolve) => (reached = resolve));
+      holds.get(route)!.push({ reached, released: new Promise<void>((resolve) => (release = resolve)) });
+      return { reached: arrived, release };
     },
     reset() {
       requests.length = 0;

@@ -210,7 +210,7 @@ export declare type OAuthCredentials = Message<"postpress.accounts.v1.OAuthCrede
   accessTokenExpireTime?: Timestamp | undefined;
 
   /**
-   * The scopes the provider granted with the last refresh made here; empty when unknown.
+   * The scopes the provider granted the access token, stored with it at its link or last refresh; empty when it never said.
    *
    * @generated from field: repeated string scopes = 3;
    */

@@ -1,7 +1,7 @@
 import { AppError } from "../../../errors/app-error.ts";
 import type { ErrorKind } from "../../../errors/catalogue.ts";
 import type { ProviderIdentity } from "../../../store/store.ts";
-import type { ConnectorInput, ConnectorResult } from "../connector.ts";
+import type { ConnectorInput, ConnectorResult, RefreshedToken } from "../connector.ts";
 import type { OAuthClientConfig } from "./config.ts";
 import { providerFailure, unexpectedAnswer, type HttpClient, type ProviderAnswer, type ProviderName } from "./http-client.ts";
 import { field, stringField } from "./json.ts";
@@ -23,15 +23,6 @@ export interface OAuthTokens {
   refreshToken: string;
 }
 
-export interface RefreshedToken {
-  accessToken: string;
-  /** Microsoft rotates refresh tokens: the newest one must replace the stored one. */
-  refreshToken: string | undefined;
-  expiresAt: Date | undefined;
-  /** The scopes the token endpoint says the new access token carries (space-separated `scope`, RFC 6749 §5.1); empty when it did not say. */
-  scopes: string[];
-}
-
 export interface Profile {
   /** The profile endpoint's JSON, still to be checked by the connector. */
   body: unknown;
@@ -39,7 +30,9 @@ export interface Profile {
   refreshed: RefreshedToken | undefined;
 }
 
-type Call = Pick<ConnectorInput, "signal" | "deadline" | "log">;
+export type { RefreshedToken };
+
+type Call = Pick<ConnectorInput, "signal" | "deadline" | "log" | "renewAccessToken">;
 
 /** What a refresh needs of a provider: its token endpoint, client and extra form fields. */
 export type TokenSource = Pick<ProfileSource, "provider" | "client" | "refreshForm">;
@@ -67,7 +60,7 @@ export async function readProfile(http: HttpClient, source: ProfileSource, token
   if (first.status !== 401) return { body: successBody(first, source), refreshed: undefined };
 
   log.info({ provider: source.provider }, "access token rejected; refreshing it");
-  const refreshed = await refreshAccessToken(http, source, tokens.refreshToken, call);
+  const refreshed = call.renewAccessToken ? await call.renewAccessToken(tokens.accessToken) : await refreshAccessToken(http, source, tokens.refreshToken, call);
   const retry = await http.request({ ...profileCall, accessToken: refreshed.accessToken });
   return { body: successBody(retry, source), refreshed };
 }
@@ -82,6 +75,7 @@ export function oauthResult(identity: ProviderIdentity, refreshed: RefreshedToke
       ...(refreshed.refreshToken ? { refreshToken: refreshed.refreshToken } : {}),
     },
     accessTokenExpiresAt: refreshed.expiresAt,
+    ...(refreshed.scopes.length > 0 ? { grantedScopes: refreshed.scopes } : {}),
   };
 }
 

@@ -48,6 +48,8 @@ export interface Login {
   updatedSecrets?: Record<string, string>;
   /** Epoch milliseconds. */
   accessTokenExpiresAt?: number;
+  /** OAuth: the scopes granted with a token refreshed while linking. */
+  grantedScopes?: string[];
 }
 
 /** What the shell must do after a step; it writes the new intent (compare-and-set) first. */

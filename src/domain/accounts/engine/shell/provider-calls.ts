@@ -90,6 +90,7 @@ export class ProviderCalls {
         ...(result.details ? { details: result.details } : {}),
         ...(result.updatedSecrets ? { updatedSecrets: result.updatedSecrets } : {}),
         ...(result.accessTokenExpiresAt ? { accessTokenExpiresAt: result.accessTokenExpiresAt.getTime() } : {}),
+        ...(result.grantedScopes ? { grantedScopes: result.grantedScopes } : {}),
       },
     };
   }

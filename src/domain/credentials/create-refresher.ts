@@ -2,26 +2,27 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.ts";
 import type { Sealer } from "../../crypto/sealer.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
-import type { MetricsSink } from "../../observability/metrics.ts";
 import type { Store } from "../../store/store.ts";
 import { createHttpClient } from "../connectors/oauth/http-client.ts";
 import { graphRefreshScope } from "../connectors/outlook/outlook-connector.ts";
-import { CredentialReader } from "./credential-reader.ts";
 import { TokenRefresher } from "./token-refresher.ts";
 
-export interface CredentialReaderSetup {
+export interface TokenRefresherSetup {
   store: Store;
   sealer: Sealer;
   guard: TargetGuard;
   log: Logger;
-  metrics: Pick<MetricsSink, "credentialsRead">;
   now: () => Date;
 }
 
-/** GetCredentials' reader from the configuration: Google's and Microsoft's token endpoints, the refresh margin and lock bound. */
-export function createCredentialReader(config: Pick<Config, "oauth" | "credentials">, setup: CredentialReaderSetup): CredentialReader {
+/**
+ * The process's one refresher of stored OAuth tokens, from the configuration: Google's and
+ * Microsoft's token endpoints, the refresh margin and lock bound. GetCredentials and the
+ * health checks share it, so its per-account flight keeps their refreshes one at a time.
+ */
+export function createTokenRefresher(config: Pick<Config, "oauth" | "credentials">, setup: TokenRefresherSetup): TokenRefresher {
   const { oauth, credentials } = config;
-  const refresher = new TokenRefresher({
+  return new TokenRefresher({
     store: setup.store,
     sealer: setup.sealer,
     // The OAuth connectors' client: the same bounds, the same allowed networks.
@@ -35,5 +36,4 @@ export function createCredentialReader(config: Pick<Config, "oauth" | "credentia
     log: setup.log,
     now: setup.now,
   });
-  return new CredentialReader({ store: setup.store, sealer: setup.sealer, refresher, log: setup.log, metrics: setup.metrics });
 }
