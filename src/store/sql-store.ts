@@ -3,13 +3,11 @@ import {
   ACCOUNT_SUMMARY_COLUMNS,
   accountFromRow,
   accountSummaryFromRow,
-  accountToRow,
   apiKeyFromRow,
   apiKeyToRow,
   scopesToText,
   intentFromRow,
   intentPatchToRow,
-  intentToRow,
   secretsFromRow,
   secretsToRow,
   text,
@@ -17,11 +15,12 @@ import {
   workspaceToRow,
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
+import { closing, createConnectWrites } from "./connect-writes.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { createEventStore } from "./sql-events.ts";
-import { assignments, first, insert, insertOrFind } from "./sql-helpers.ts";
+import { assignments, first, insert } from "./sql-helpers.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
-import type { InsertAccountResult, IntentChanges, StaleSecret, Store } from "./store.ts";
+import type { IntentChanges, StaleSecret, Store } from "./store.ts";
 
 export interface SqlStoreChanges {
   /** What subscribers of store.changes hear. */
@@ -49,6 +48,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     changes: changes.feed,
     ...createEventStore(db),
     ...createWebhookStore(db),
+    ...createConnectWrites(db, announce),
 
     async createWorkspace(ws) {
       const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));
@@ -86,33 +86,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     async setApiKeyScopes(id, scopes) {
       const rows = await db.query("UPDATE api_keys SET scopes = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, scopesToText(scopes)]);
       return rows.length > 0;
-    },
-
-    async openIntent(intent, now, restart = false, maxOpen) {
-      const written: Row[] = [];
-      const result = await db.transaction(async (tx) => {
-        const identity = [intent.workspaceId, intent.provider, intent.identityKey];
-        const openForIdentity = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
-        written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity} AND expires_at <= $5 RETURNING id`, [...identity, "EXPIRED", now])));
-        if (restart) written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${openForIdentity} RETURNING id`, [...identity, "CANCELED", now])));
-        if (maxOpen !== undefined) {
-          // No lock: opens in the same instant on PostgreSQL may pass the cap by as many as run at once
-          // (a lock per workspace would serialize every connect of a busy workspace). SQLite has one writer: exact.
-          // Counted up to the cap only: the cost of an open stays bounded however many are pending.
-          const pending = "SELECT 1 FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $2 LIMIT $3";
-          const [row] = await tx.query(`SELECT COUNT(*) AS n FROM (${pending}) AS pending`, [intent.workspaceId, now, maxOpen]);
-          if (Number(row?.n ?? 0) >= maxOpen) return { tooMany: { limit: maxOpen } };
-        }
-        const outcome = await insertOrFind(
-          tx,
-          insert("intents", intentToRow(intent), "ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *"),
-          [`SELECT * FROM intents WHERE ${openForIdentity}`, identity],
-        );
-        if ("inserted" in outcome) written.push(outcome.inserted);
-        return "inserted" in outcome ? { opened: intentFromRow(outcome.inserted) } : { inProgress: intentFromRow(outcome.existing) };
-      });
-      announceRows(written);
-      return result;
     },
 
     async getIntents(ids) {
@@ -157,38 +130,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
         ["EXPIRED", at, expiredBefore, limit],
       );
       return announceRows(rows).map(intentFromRow);
-    },
-
-    async insertAccount(account, intentId, now) {
-      try {
-        return await db.transaction(async (tx): Promise<InsertAccountResult> => {
-          // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
-          const closed = await tx.query(
-            `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
-            [intentId, account.workspaceId, "CONNECTED", now],
-          );
-          if (closed.length === 0) {
-            const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
-            return { intentGone: first(gone, intentFromRow) ?? null };
-          }
-          const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
-          const outcome = await insertOrFind(
-            tx,
-            insert("accounts", accountToRow(account), "ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *"),
-            ["SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity],
-          );
-          // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
-          if ("existing" in outcome) throw new Rollback({ duplicateOf: text(outcome.existing.id) });
-          await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
-          return { inserted: accountFromRow(outcome.inserted) };
-        }).then((result) => {
-          if ("inserted" in result) announce([intentId]);
-          return result;
-        });
-      } catch (e) {
-        if (e instanceof Rollback) return e.result;
-        throw e;
-      }
     },
 
     async getAccount(workspaceId, id) {
@@ -271,16 +212,3 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
 
 /** Maps the caller's table name to a fixed identifier, so nothing from outside is spliced into SQL. */
 const secretTables: Record<StaleSecret["table"], string> = { accounts: "accounts", intents: "intents", webhook_endpoints: "webhook_endpoints" };
-
-/** Thrown inside a transaction to roll it back while still answering `result`. */
-class Rollback {
-  readonly result: InsertAccountResult;
-  constructor(result: InsertAccountResult) {
-    this.result = result;
-  }
-}
-
-/** The SET list that ends an intent; its waiting secrets go too, they only served the flow. */
-function closing(statusParam: number, atParam: number): string {
-  return `status = $${statusParam}, closed_at = $${atParam}, updated_at = $${atParam}, secrets_key_id = NULL, secrets_envelope = NULL, revision = revision + 1`;
-}
