@@ -347,7 +347,9 @@ async function runConcurrency(): Promise<ConcurrencyResult> {
   const id = "connect-grpc-sqlite-5000-in-flight";
   log(`${id}: ${settings.inFlight} ConnectAccount in flight, connector takes ${settings.slowConnectorMs} ms`);
   const loadBefore = loadavg()[0]!;
-  const server = await startServer<Ready>("service", ["--connector-delay-ms", String(settings.slowConnectorMs)], { cpu: settings.serverCpu, nodeFlags: nodeFlagsFor(id) });
+  // The workspace's cap on open intents (MAX_PENDING_INTENTS, 1,000 by default) would refuse most of the burst: raised to the burst.
+  const args = ["--connector-delay-ms", String(settings.slowConnectorMs), "--max-pending-intents", String(settings.inFlight)];
+  const server = await startServer<Ready>("service", args, { cpu: settings.serverCpu, nodeFlags: nodeFlagsFor(id) });
   let stats: Stats | undefined;
   try {
     const clients = 50;

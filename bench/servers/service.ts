@@ -7,6 +7,7 @@
  *   --data-dir DIR            where the SQLite file lives (default: a fresh temp dir)
  *   --connector-delay-ms N    how long the bench connector takes (default 0)
  *   --seed N                  accounts to create before listening (for GetAccount / ListAccounts)
+ *   --max-pending-intents N   MAX_PENDING_INTENTS (default: the production default)
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -39,6 +40,7 @@ const seed = Number(option("seed") ?? 0);
 const dataDir = option("data-dir") ?? mkdtempSync(join(tmpdir(), "ppa-bench-"));
 const databaseUrl = option("database-url");
 const schema = option("schema");
+const maxPendingIntents = option("max-pending-intents");
 
 const store =
   backend === "postgres"
@@ -65,8 +67,8 @@ if (seed > 0) {
   accounts.stop();
 }
 
-// The configuration as in production (every default: the API-key cache included).
-const server = build(loadConfig({}), { store, sealer, connectors: [connector], log });
+// The configuration as in production (every default: the API-key cache included), but for the cap a burst scenario raises.
+const server = build(loadConfig(maxPendingIntents === undefined ? {} : { MAX_PENDING_INTENTS: maxPendingIntents }), { store, sealer, connectors: [connector], log });
 const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
 
 /** Rows as the database holds them: every ConnectAccount that succeeded left one account and one CONNECTED intent. */
