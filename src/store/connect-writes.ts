@@ -102,6 +102,11 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
 }
 
 function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void): Pick<Store, "openIntent" | "insertAccount"> {
+  // Counting a workspace's open intents costs as many as there are (a burst of thousands: most of each open's time).
+  // Only the server's store opens intents in the embedded file, so the count since the last one can only have
+  // grown by what this store opened: while that bound stays under the cap there is nothing to count. It only
+  // overestimates (closes, expiries, a batch rolled back), and a bound at the cap is counted exactly again.
+  const openAtMost = new Map<string, number>();
   return {
     async openIntent(intent, now, restart = false, maxOpen) {
       const written: Row[] = [];
@@ -109,18 +114,25 @@ function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[
         const identity = [intent.workspaceId, intent.provider, intent.identityKey];
         written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${OPEN_FOR_IDENTITY} AND expires_at <= $5 RETURNING id`, [...identity, "EXPIRED", now])));
         if (restart) written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${OPEN_FOR_IDENTITY} RETURNING id`, [...identity, "CANCELED", now])));
-        if (maxOpen !== undefined) {
+        const bound = openAtMost.get(intent.workspaceId);
+        if (maxOpen !== undefined && (bound === undefined || bound >= maxOpen)) {
           // SQLite has one writer: the cap is exact. Counted up to the cap only: the cost of an open stays bounded however many are pending.
           const pending = "SELECT 1 FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $2 LIMIT $3";
           const [row] = await tx.query(`SELECT COUNT(*) AS n FROM (${pending}) AS pending`, [intent.workspaceId, now, maxOpen]);
-          if (Number(row?.n ?? 0) >= maxOpen) return { tooMany: { limit: maxOpen } };
+          const open = Number(row?.n ?? 0);
+          openAtMost.set(intent.workspaceId, open);
+          if (open >= maxOpen) return { tooMany: { limit: maxOpen } };
         }
         const outcome = await insertOrFind(
           tx,
           insert("intents", intentToRow(intent), "ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *"),
           [`SELECT * FROM intents WHERE ${OPEN_FOR_IDENTITY}`, identity],
         );
-        if ("inserted" in outcome) written.push(outcome.inserted);
+        if ("inserted" in outcome) {
+          written.push(outcome.inserted);
+          const counted = openAtMost.get(intent.workspaceId);
+          if (counted !== undefined) openAtMost.set(intent.workspaceId, counted + 1);
+        }
         return "inserted" in outcome ? { opened: intentFromRow(outcome.inserted) } : { inProgress: intentFromRow(outcome.existing) };
       });
       if (written.length > 0) announce(written.map((row) => text(row.id)));
