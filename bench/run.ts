@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { ensureH2load, runH2load, type H2loadResult } from "./lib/h2load.ts";
 import { grpcUnary, healthServing } from "./lib/h2.ts";
-import { connectRequest, envelope, getRequest, isAccountCreated, listRequest } from "./lib/messages.ts";
+import { connectRequest, credentialsRequest, envelope, getRequest, isAccountCreated, listRequest } from "./lib/messages.ts";
 import { ROOT, startServer, type BenchServer } from "./lib/server-proc.ts";
 import type { Stats } from "./servers/common.ts";
 
@@ -45,6 +45,8 @@ const OUT = join(ROOT, "bench/out");
 const TMP = join(OUT, "tmp");
 const PROFILES = join(OUT, "profiles");
 const SERVICE = "postpress.accounts.v1.AccountService";
+/** Each benchmarked method's RPC path ("/<package.Service>/<Method>"). */
+const rpcPath = (method: LoadSpec["method"]) => `/${method === "GetCredentials" ? "postpress.accounts.v1.CredentialService" : SERVICE}/${method}`;
 
 // ---------------------------------------------------------------------------------------------
 // Result shapes
@@ -143,7 +145,7 @@ function nodeFlagsFor(id: string): string[] {
   return ["--cpu-prof", "--cpu-prof-dir", PROFILES, "--cpu-prof-name", `${id}.cpuprofile`];
 }
 
-type Ready = { grpcPort?: number; httpPort?: number; apiKey?: string; accountIds?: string[] };
+type Ready = { grpcPort?: number; httpPort?: number; apiKey?: string; accountIds?: string[]; credentialsApiKey?: string; credentialsAccountId?: string };
 
 interface LoadSpec {
   id: string;
@@ -152,7 +154,7 @@ interface LoadSpec {
   entry: "service" | "grpc-noop" | "connect-noop";
   args?: string[];
   protocol: "grpc" | "connect";
-  method: "ConnectAccount" | "GetAccount" | "ListAccounts";
+  method: "ConnectAccount" | "GetAccount" | "ListAccounts" | "GetCredentials";
   store?: string;
   baseline?: string;
   target?: number;
@@ -177,9 +179,11 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const body = file(`${spec.id}.body`, grpc ? envelope(message) : message);
     const port = grpc ? server.ready.grpcPort! : server.ready.httpPort!;
     const headers: Record<string, string> = grpc ? { "content-type": "application/grpc", te: "trailers" } : { "content-type": "application/proto", "connect-protocol-version": "1" };
-    if (server.ready.apiKey) headers["x-api-key"] = server.ready.apiKey;
+    // GetCredentials needs the key with credentials:read, which the service's default key lacks.
+    const apiKey = spec.method === "GetCredentials" ? server.ready.credentialsApiKey : server.ready.apiKey;
+    if (apiKey) headers["x-api-key"] = apiKey;
     const { clients, streams } = settings;
-    const base = { url: `http://127.0.0.1:${port}/${SERVICE}/${spec.method}`, body, headers, clients, streams, cpu: settings.loadCpu, logFile: join(TMP, `${spec.id}.h2load.log`) };
+    const base = { url: `http://127.0.0.1:${port}${rpcPath(spec.method)}`, body, headers, clients, streams, cpu: settings.loadCpu, logFile: join(TMP, `${spec.id}.h2load.log`) };
     // Whole multiples of the client count, at least one request per stream slot.
     const size = (n: number) => Math.max(clients * streams, Math.ceil(n / clients) * clients);
     // Count-based runs, so every request sent is answered and can be accounted for: a short
@@ -253,7 +257,7 @@ function checkAnswers(spec: LoadSpec, runs: H2loadResult[], stats: Stats): Check
 
   let serverOk: number | undefined;
   if (spec.protocol === "grpc") {
-    const counts = stats.grpcStatus[`/${SERVICE}/${spec.method}`] ?? {};
+    const counts = stats.grpcStatus[rpcPath(spec.method)] ?? {};
     const { OK: ok = 0, ...bad } = counts;
     serverOk = ok;
     if (Object.keys(bad).length) problems.push(`server gRPC statuses: ${JSON.stringify(counts)}`);
@@ -318,17 +322,18 @@ async function dropSchema(schema: string): Promise<void> {
 
 async function captureResponses(dir: string): Promise<Record<string, number>> {
   log("capture: the real service's answers (sizes for the baselines)");
-  const server = await startServer<Ready>("service", ["--seed", String(settings.seed)], { cpu: settings.serverCpu });
+  const server = await startServer<Ready>("service", ["--seed", String(settings.seed), "--credentials"], { cpu: settings.serverCpu });
   try {
     const auth = { "x-api-key": server.ready.apiKey! };
-    const calls: Array<[string, Uint8Array]> = [
-      ["ConnectAccount", connectRequest()],
-      ["GetAccount", getRequest(server.ready.accountIds![0]!)],
-      ["ListAccounts", listRequest()],
+    const calls: Array<[LoadSpec["method"], Uint8Array, Record<string, string>]> = [
+      ["ConnectAccount", connectRequest(), auth],
+      ["GetAccount", getRequest(server.ready.accountIds![0]!), auth],
+      ["ListAccounts", listRequest(), auth],
+      ["GetCredentials", credentialsRequest(server.ready.credentialsAccountId!), { "x-api-key": server.ready.credentialsApiKey! }],
     ];
     const sizes: Record<string, number> = {};
-    for (const [method, request] of calls) {
-      const answer = await grpcUnary(server.ready.grpcPort!, `/${SERVICE}/${method}`, request, auth);
+    for (const [method, request, headers] of calls) {
+      const answer = await grpcUnary(server.ready.grpcPort!, rpcPath(method), request, headers);
       if (answer.grpcStatus !== 0) throw new Error(`capture: ${method} answered grpc-status ${answer.grpcStatus} ${answer.grpcMessage}`);
       writeFileSync(join(dir, `${method}.bin`), answer.message);
       sizes[method] = answer.message.length;
@@ -563,6 +568,21 @@ async function main(): Promise<void> {
     { id: "connect-connect-sqlite", title: "ConnectAccount over the Connect protocol (binary), embedded store", role: "scenario", entry: "service", protocol: "connect", method: "ConnectAccount", store: "sqlite", baseline: "noop-connect-connect", target: 0.9, request: connectRequest, responseBytes: sizes.ConnectAccount! },
     { id: "noop-grpc-get", title: "baseline: bare grpc-js no-op, GetAccount sizes", role: "baseline", entry: "grpc-noop", args: noopArgs, protocol: "grpc", method: "GetAccount", request: () => getRequest("acc_01JBENCHBENCHBENCHBENCHBEN"), responseBytes: sizes.GetAccount! },
     { id: "get-grpc-sqlite", title: "GetAccount over native gRPC, embedded store", role: "scenario", entry: "service", args: ["--seed", String(settings.seed)], protocol: "grpc", method: "GetAccount", store: "sqlite", baseline: "noop-grpc-get", target: 0.8, request: (ready) => getRequest(ready.accountIds![0]!), responseBytes: sizes.GetAccount! },
+    { id: "noop-grpc-credentials", title: "baseline: bare grpc-js no-op, GetCredentials sizes", role: "baseline", entry: "grpc-noop", args: noopArgs, protocol: "grpc", method: "GetCredentials", request: () => credentialsRequest("acc_01JBENCHBENCHBENCHBENCHBEN"), responseBytes: sizes.GetCredentials! },
+    {
+      id: "credentials-grpc-sqlite",
+      title: "GetCredentials (Outlook, cached unexpired token) over native gRPC, embedded store",
+      role: "scenario",
+      entry: "service",
+      args: ["--credentials"],
+      protocol: "grpc",
+      method: "GetCredentials",
+      store: "sqlite",
+      baseline: "noop-grpc-credentials",
+      target: 0.6,
+      request: (ready) => credentialsRequest(ready.credentialsAccountId!),
+      responseBytes: sizes.GetCredentials!,
+    },
     { id: "noop-grpc-list", title: "baseline: bare grpc-js no-op, ListAccounts (page of 50) sizes", role: "baseline", entry: "grpc-noop", args: noopArgs, protocol: "grpc", method: "ListAccounts", request: listRequest, responseBytes: sizes.ListAccounts! },
     { id: "list-grpc-sqlite", title: "ListAccounts (page of 50) over native gRPC, embedded store", role: "scenario", entry: "service", args: ["--seed", String(settings.seed)], protocol: "grpc", method: "ListAccounts", store: "sqlite", baseline: "noop-grpc-list", request: listRequest, responseBytes: sizes.ListAccounts! },
   ];

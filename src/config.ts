@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { KEY_ID, parseKeyring } from "./crypto/keyring.ts";
 import { GATEWAY_PROVIDERS, type GatewayProvider } from "./domain/connectors/gateway/providers.ts";
 import { cidrList, hostPort, hostPorts, integer, Invalid, NON_NEGATIVE_MS, oneOf, originList, PORT, POSITIVE_MS, setting, url, type Setting } from "./config/setting.ts";
+import { credentialsSchema } from "./config/credentials.ts";
 import { driversSchema, webDriversSchema } from "./config/drivers.ts";
 import { pemFile } from "./config/pem-file.ts";
 import { providerIntervals } from "./config/provider-intervals.ts";
@@ -166,6 +167,7 @@ export const schema = {
     requestTimeoutMs: setting({ env: "OAUTH_REQUEST_TIMEOUT_MS", default: "10000", doc: "longest wait for one Google or Microsoft call (the request deadline applies too)", ...POSITIVE_MS }),
     maxResponseBytes: setting({ env: "OAUTH_MAX_RESPONSE_BYTES", default: "1048576", doc: "larger provider answers are refused", accepted: "a whole number of bytes (at least 1024)", parse: integer(1024) }),
   },
+  credentials: credentialsSchema,
   drivers: driversSchema,
   webDrivers: webDriversSchema,
 };

@@ -6,6 +6,7 @@ import type { Sealer } from "./crypto/sealer.ts";
 import { AccountsService } from "./domain/accounts/accounts-service.ts";
 import { createConnectorRegistry, type AnyConnector } from "./domain/connectors/registry.ts";
 import { EventService, file_postpress_accounts_v1_event_service } from "../gen/postpress/accounts/v1/event_service_pb.js";
+import { createCredentialReader } from "./domain/credentials/create-reader.ts";
 import { EventStream } from "./domain/events/event-stream.ts";
 import { HealthChecker } from "./domain/events/health-checker.ts";
 import { WebhookDeliverer } from "./domain/events/webhook-deliverer.ts";
@@ -16,6 +17,7 @@ import { createGrpcHealth } from "./observability/grpc-health.ts";
 import { createObservability } from "./observability/observability.ts";
 import { withProbes } from "./observability/probes.ts";
 import { createAccountServiceImpl } from "./rpc/accounts.ts";
+import { credentialServiceBindings } from "./rpc/credentials.ts";
 import { createEventServiceImpl } from "./rpc/events.ts";
 import { createCallPipeline } from "./rpc/call.ts";
 import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
@@ -54,7 +56,10 @@ export interface Server {
  * Every tunable comes from the parsed configuration: build() has no defaults of its own, so
  * a test server runs with what production runs with unless the test says otherwise.
  */
-export function build(config: Pick<Config, "intents" | "auth" | "health" | "transport" | "healthChecks" | "events" | "webhooks" | "providers">, deps: ServerDeps): Server {
+export function build(
+  config: Pick<Config, "intents" | "auth" | "health" | "transport" | "healthChecks" | "events" | "webhooks" | "providers" | "oauth" | "credentials">,
+  deps: ServerDeps,
+): Server {
   const shutdown = new AbortController();
   let draining: Promise<void> | undefined;
   const observability = createObservability({
@@ -95,9 +100,12 @@ export function build(config: Pick<Config, "intents" | "auth" | "health" | "tran
     { service: AccountService, impl, files: [file_postpress_accounts_v1_account_service] },
     { service: EventService, impl: createEventServiceImpl(events, webhooks), files: [file_postpress_accounts_v1_event_service] },
   ];
-  const grpcHealth = createGrpcHealth(health, services.map((s) => s.service.typeName));
-  const grpcTransport = createGrpcTransport(services, pipeline, shutdown.signal, grpcHealth, config.transport);
-  const connect = createConnectHandler(services, pipeline, shutdown.signal);
+  // Off by default, or on the gRPC port only (CREDENTIALS_SERVICE): every port knows it, to refuse it alike.
+  const reader = createCredentialReader(config, { store, sealer: deps.sealer, guard, log: deps.log, metrics: observability.metrics, now: deps.now ?? (() => new Date()) });
+  const credentials = credentialServiceBindings(config.credentials.service, reader);
+  const grpcHealth = createGrpcHealth(health, [...services, ...(config.credentials.service === "off" ? [] : [credentials.grpc])].map((s) => s.service.typeName));
+  const grpcTransport = createGrpcTransport([...services, credentials.grpc], pipeline, shutdown.signal, grpcHealth, config.transport);
+  const connect = createConnectHandler([...services, credentials.http], pipeline, shutdown.signal);
   const rest = createRestHandler(accounts, pipeline, shutdown.signal);
   // CORS above the REST/Connect split: one origin policy for every browser-facing surface.
   const routed = withCors(config.transport.corsAllowedOrigins ?? [], (req, res, refusal) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res, refusal) : connect(req, res, refusal)));

@@ -6,6 +6,7 @@ import {
   GetAccountRequestSchema,
   ListAccountsRequestSchema,
 } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { GetCredentialsRequestSchema } from "../../gen/postpress/accounts/v1/credential_service_pb.js";
 
 /**
  * The one ConnectAccount request every bench call sends: WhatsApp by QR code (no identity in
@@ -24,6 +25,7 @@ export function connectRequestInit(): MessageInitShape<typeof ConnectAccountRequ
 
 export const connectRequest = () => toBinary(ConnectAccountRequestSchema, create(ConnectAccountRequestSchema, connectRequestInit()));
 export const getRequest = (accountId: string) => toBinary(GetAccountRequestSchema, create(GetAccountRequestSchema, { accountId }));
+export const credentialsRequest = (accountId: string) => toBinary(GetCredentialsRequestSchema, create(GetCredentialsRequestSchema, { accountId }));
 export const listRequest = () => toBinary(ListAccountsRequestSchema, create(ListAccountsRequestSchema, { pageSize: 50 }));
 
 /** True when a ConnectAccount answer is a success: the account, created (its size varies with the bench connector's counter). */

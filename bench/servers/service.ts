@@ -8,6 +8,8 @@
  *   --connector-delay-ms N    how long the bench connector takes (default 0)
  *   --seed N                  accounts to create before listening (for GetAccount / ListAccounts)
  *   --max-pending-intents N   MAX_PENDING_INTENTS (default: the production default)
+ *   --credentials             serve CredentialService (CREDENTIALS_SERVICE=grpc) and seed an Outlook account with an
+ *                             unexpired token plus a credentials:read key (for GetCredentials)
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -29,6 +31,7 @@ import { build } from "../../src/server.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import { benchConnector } from "../bench-connector.ts";
+import { seedCredentialsAccount } from "../lib/credentials-seed.ts";
 import { connectRequestInit } from "../lib/messages.ts";
 import { countGrpcStatuses, countingLogDestination, option, serveControl } from "./common.ts";
 
@@ -41,6 +44,7 @@ const dataDir = option("data-dir") ?? mkdtempSync(join(tmpdir(), "ppa-bench-"));
 const databaseUrl = option("database-url");
 const schema = option("schema");
 const maxPendingIntents = option("max-pending-intents");
+const credentials = process.argv.includes("--credentials");
 
 const store =
   backend === "postgres"
@@ -67,8 +71,15 @@ if (seed > 0) {
   accounts.stop();
 }
 
-// The configuration as in production (every default: the API-key cache included), but for the cap a burst scenario raises.
-const server = build(loadConfig(maxPendingIntents === undefined ? {} : { MAX_PENDING_INTENTS: maxPendingIntents }), { store, sealer, connectors: [connector], log });
+const credentialsSeed = credentials ? await seedCredentialsAccount(store, sealer, workspace) : undefined;
+
+// The configuration as in production (every default: the API-key cache included), but for the cap a burst scenario
+// raises, and CredentialService on the gRPC port when asked for.
+const settings = {
+  ...(maxPendingIntents === undefined ? {} : { MAX_PENDING_INTENTS: maxPendingIntents }),
+  ...(credentials ? { CREDENTIALS_SERVICE: "grpc" } : {}),
+};
+const server = build(loadConfig(settings), { store, sealer, connectors: [connector], log });
 const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
 
 /** Rows as the database holds them: every ConnectAccount that succeeded left one account and one CONNECTED intent. */
@@ -99,7 +110,17 @@ async function countRows(): Promise<Record<string, unknown>> {
 }
 
 serveControl(
-  { kind: "service", store: store.kind, ...ports, apiKey, workspaceId: workspace.id, accountIds: accountIds.slice(0, 1), seeded: accountIds.length, dataDir },
+  {
+    kind: "service",
+    store: store.kind,
+    ...ports,
+    apiKey,
+    workspaceId: workspace.id,
+    accountIds: accountIds.slice(0, 1),
+    seeded: accountIds.length,
+    dataDir,
+    ...(credentialsSeed ? { credentialsApiKey: credentialsSeed.apiKey, credentialsAccountId: credentialsSeed.accountId } : {}),
+  },
   {
     collect: async () => ({ rows: await countRows(), connectorCalls: connector.calls }),
     quiesce: () => server.drain(10_000),

@@ -65,6 +65,7 @@ export const catalogue = {
   // Requests the HTTP port cannot route, and bodies it will not read.
   unknown_method: entry("errors/unknown_method", 404, Code.Unimplemented, "No RPC is served at this path: POST to /postpress.accounts.v1.AccountService/<Method>."),
   unsupported_media_type: entry("errors/unsupported_media_type", 415, Code.InvalidArgument, "The content type is not one this port speaks: application/json or application/proto (Connect), application/connect+json or +proto (Connect streaming), application/grpc-web+proto or +json (gRPC-Web)."),
+  service_disabled: entry("errors/service_disabled", 501, Code.Unimplemented, "This service is switched off on this server (CREDENTIALS_SERVICE), or not served on this port."),
   unsupported_encoding: entry("errors/unsupported_encoding", 501, Code.Unimplemented, "The request is compressed with an encoding this service does not accept."),
   origin_not_allowed: entry("errors/origin_not_allowed", 403, Code.PermissionDenied, "Pages from this origin may not call this service (CORS_ALLOWED_ORIGINS)."),
   // Checkpoints (SolveCheckpoint, ResendCheckpoint, CancelCheckpoint, WatchAccount).

@@ -18,6 +18,8 @@ export interface Metrics {
   connector(provider: string, operation: string, outcome: string, seconds: number): void;
   /** One failed store operation; `errorType` is the catalogue kind ("service_unavailable", ...). */
   storeError(operation: string, errorType: string): void;
+  /** One GetCredentials read: the kind of credentials ("mail", "oauth", "provider_session", "unknown" before the account was read), "ok" or the catalogue kind it failed with, and whether a token refresh was made for it. */
+  credentialsRead(kind: string, outcome: string, refreshed: boolean): void;
   /** Whether the last health ping reached the store. */
   storeUp(up: boolean): void;
   /** How the open intents gauge is read at each scrape (it asks the store: every replica sees the same intents). */
@@ -25,7 +27,7 @@ export interface Metrics {
 }
 
 /** What the call pipeline, the store and the connectors report to. */
-export type MetricsSink = Pick<Metrics, "rpc" | "connector" | "storeError" | "storeUp">;
+export type MetricsSink = Pick<Metrics, "rpc" | "connector" | "storeError" | "storeUp" | "credentialsRead">;
 
 /** Loaded (with prom-client, slow to import) only when the metrics endpoint is on: see observability.ts. */
 export function createMetrics(): Metrics {
@@ -64,6 +66,12 @@ export function createMetrics(): Metrics {
     labelNames: ["operation", "error_type"] as const,
     registers: [registry],
   });
+  const credentialReads = new Counter({
+    name: `${PREFIX}credential_reads_total`,
+    help: "GetCredentials reads, by kind (mail, oauth, provider_session), outcome (ok, or the error type) and whether the access token was refreshed for it.",
+    labelNames: ["kind", "outcome", "refreshed"] as const,
+    registers: [registry],
+  });
   const storeUp = new Gauge({
     name: `${PREFIX}store_up`,
     help: "1 when the last health ping reached the store, else 0.",
@@ -94,6 +102,9 @@ export function createMetrics(): Metrics {
     },
     storeError(operation, errorType) {
       storeErrors.inc({ operation, error_type: errorType });
+    },
+    credentialsRead(kind, outcome, refreshed) {
+      credentialReads.inc({ kind, outcome, refreshed: String(refreshed) });
     },
     storeUp(up) {
       storeUp.set(up ? 1 : 0);

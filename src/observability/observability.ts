@@ -36,6 +36,7 @@ export function createObservability(deps: { store: Store; log: Logger; healthChe
     connector: (provider, operation, outcome, seconds) => prometheus?.connector(provider, operation, outcome, seconds),
     storeError: (operation, errorType) => prometheus?.storeError(operation, errorType),
     storeUp: (up) => prometheus?.storeUp(up),
+    credentialsRead: (kind, outcome, refreshed) => prometheus?.credentialsRead(kind, outcome, refreshed),
   };
   const store = observedStore(deps.store, metrics);
   const health = createServiceHealth({ ping: () => store.ping(), intervalMs: deps.healthCheckIntervalMs, timeoutMs: HEALTH_PING_TIMEOUT_MS, log: deps.log });

@@ -6,6 +6,7 @@ import type { ConnectOutcome } from "../domain/accounts/outcomes.ts";
 import type { CheckpointInfo } from "../domain/connectors/interactive.ts";
 import { OBJECT_ACCOUNT_CREATED, OBJECT_CHECKPOINT } from "../rpc/checkpoints.ts";
 import { accountToProto } from "../rpc/converters.ts";
+import { OBJECT_ACCOUNT_RECONNECTED } from "../rpc/reconnect.ts";
 import type { AccountSummary } from "../store/store.ts";
 import { CHECKPOINT_TYPE_STRINGS, toContractString } from "./vocabulary.ts";
 
@@ -23,6 +24,12 @@ export interface RestAnswer {
 export function outcomeAnswer(outcome: ConnectOutcome): RestAnswer {
   if (outcome.kind === "created") return { status: 201, body: { object: OBJECT_ACCOUNT_CREATED, account_id: outcome.account.id } };
   return { status: 202, body: { object: OBJECT_CHECKPOINT, account_id: outcome.accountId, checkpoint: checkpointJson(outcome.checkpoint) } };
+}
+
+/** Reconnect: 200 AccountReconnected (the account existed), or 202 with the checkpoint now waiting. */
+export function reconnectAnswer(outcome: ConnectOutcome): RestAnswer {
+  if (outcome.kind === "created") return { status: 200, body: { object: OBJECT_ACCOUNT_RECONNECTED, account_id: outcome.account.id } };
+  return outcomeAnswer(outcome);
 }
 
 function checkpointJson(checkpoint: CheckpointInfo): JsonObject {

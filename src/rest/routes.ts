@@ -25,7 +25,7 @@ import { connectRequestFromFlat } from "./connect-body.ts";
 import { flatFieldName, renameFields, violationError } from "./field-names.ts";
 import { OPENAPI_PATH, openApiDocument } from "./openapi.ts";
 import { problemOf } from "./problem.ts";
-import { accountJson, outcomeAnswer, type RestAnswer } from "./responses.ts";
+import { accountJson, outcomeAnswer, reconnectAnswer, type RestAnswer } from "./responses.ts";
 import { fromContractString } from "./vocabulary.ts";
 
 /** Every path the REST surface answers starts with this; the HTTP port sends them here. */
@@ -60,7 +60,7 @@ interface Route {
  * The original REST API over the same AccountsService and the same call pipeline as gRPC,
  * gRPC-Web and Connect: authentication (from the headers, before the body is read), the proto's
  * validation rules, the per-call log line, deadlines and the catalogue's errors, here as
- * problem+json. Reconnect (POST /api/v1/accounts/{id}) waits for the ReconnectAccount RPC.
+ * problem+json. Reconnect is POST /api/v1/accounts/{id} with ConnectAccount's flat body.
  */
 export function createRestHandler(accounts: AccountsService, pipeline: CallPipeline, shutdownSignal: AbortSignal) {
   const m = AccountService.method;
@@ -123,6 +123,19 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
         const accountId = await accountIdOf(GetAccountRequestSchema, params);
         const call = callOf(ctx);
         return { status: 200, body: accountJson(await accounts.get(call.caller.workspaceId, accountId, () => call.log)) };
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/api\/v1\/accounts\/([^/]+)$/,
+      rpc: m.reconnectAccount,
+      async handle({ ctx, params, body }) {
+        const accountId = await accountIdOf(GetAccountRequestSchema, params);
+        const request = connectRequestFromFlat(await body());
+        await withFieldNames(flatFieldName, () => validateRequest(ConnectAccountRequestSchema, request));
+        // The one field reconnecting itself refuses is the variant, which a flat body picks by its provider.
+        const outcome = await withFieldNames(() => "provider", () => accounts.reconnect(accountId, request, scopeOf(ctx, MAX_CONNECT_MS)));
+        return reconnectAnswer(outcome);
       },
     },
     {
@@ -235,9 +248,6 @@ function enumQuery(query: URLSearchParams, name: string, schema: typeof Provider
 }
 
 function noRoute(method: string, path: string, onPath: Route[]): AppError {
-  if (/^\/api\/v1\/accounts\/[^/]+$/.test(path) && method === "POST") {
-    return new AppError("feature_not_implemented", { detail: "Reconnecting an account (POST /api/v1/accounts/{id}) is not served yet." });
-  }
   const allowed = onPath.map((r) => r.method).join(", ");
   const shown = path.slice(0, 128);
   return new AppError("not_found", { detail: allowed ? `(${shown} answers ${allowed}, not ${method})` : `(no REST route ${shown}; see ${OPENAPI_PATH})` });

@@ -13,6 +13,7 @@ import type { Variant } from "../domain/connectors/connector.ts";
 import { AppError } from "../errors/app-error.ts";
 import { CALL_ENDED, callOf } from "./call.ts";
 import { checkpointHandlers, outcomeToProto } from "./checkpoints.ts";
+import { reconnectHandler } from "./reconnect.ts";
 import { accountToProto, decodePageToken, encodePageToken, providerFilter, statusFilter } from "./converters.ts";
 import { validateRequest } from "./validation.ts";
 
@@ -46,6 +47,7 @@ export function createAccountServiceImpl(accounts: AccountsService): ServiceImpl
       return { account: accountToProto(await accounts.delete(callOf(ctx).caller.workspaceId, req.accountId)) };
     },
     ...checkpointHandlers(accounts, scopeOf, MAX_CONNECT_MS),
+    ...reconnectHandler(accounts, scopeOf, MAX_CONNECT_MS),
   };
 }
 

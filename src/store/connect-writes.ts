@@ -1,9 +1,11 @@
 import { AppError } from "../errors/app-error.ts";
 import { accountFromRow, accountToRow, intentFromRow, intentToRow, text } from "./rows.ts";
 import { appendEvent, outboxStatements } from "./outbox.ts";
+import { isReconnectIdentity } from "./reconnect-status.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
-import { first, insert, insertOrFind } from "./sql-helpers.ts";
-import type { InsertAccountResult, OpenIntentResult, Store } from "./store.ts";
+import { first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
+import { closedColumns, closing, openIntentIn, type PendingBound } from "./sql-intents.ts";
+import type { InsertAccountResult, Store } from "./store.ts";
 
 /**
  * The two writes of every ConnectAccount: opening the intent, and creating the account while
@@ -11,18 +13,25 @@ import type { InsertAccountResult, OpenIntentResult, Store } from "./store.ts";
  * BEGIN/COMMIT round trip each), since round trips are what a ConnectAccount spends its time
  * on there; SQLite (no UPDATE/INSERT inside WITH, and no round trips) runs the same steps as
  * a transaction. The partial unique indexes settle races the same way on both.
+ *
+ * A reconnection's intent (identity key `account:<id>`) opens through the transaction on both:
+ * expiring or canceling one may have to put its account's status back (openIntentIn), which
+ * the one statement does not do. ConnectAccount's own keys never name an account.
  */
-export function createConnectWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void): Pick<Store, "openIntent" | "insertAccount"> {
-  return db.kind === "postgres" ? postgresWrites(db, announce) : transactionWrites(db, announce);
+export function createConnectWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, bound: PendingBound | undefined): Pick<Store, "openIntent" | "insertAccount"> {
+  const transactional = transactionWrites(db, announce, bound);
+  return db.kind === "postgres" ? postgresWrites(db, announce, transactional) : transactional;
 }
 
 const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
+type ConnectWrites = Pick<Store, "openIntent" | "insertAccount">;
 /** Tries of a write whose conflicting row vanished before it could be read (PostgreSQL's READ COMMITTED). */
 const ATTEMPTS = 3;
 
-function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void): Pick<Store, "openIntent" | "insertAccount"> {
+function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, transactional: ConnectWrites): ConnectWrites {
   return {
     async openIntent(intent, now, restart = false, maxOpen) {
+      if (isReconnectIdentity(intent.identityKey)) return transactional.openIntent(intent, now, restart, maxOpen);
       const row = intentToRow(intent);
       const params: SqlParam[] = [intent.workspaceId, intent.provider, intent.identityKey, now, ...Object.values(row)];
       const values = Object.keys(row).map((_, i) => `$${i + 5}`).join(", ");
@@ -101,91 +110,39 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
   };
 }
 
-function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void): Pick<Store, "openIntent" | "insertAccount"> {
-  // Counting a workspace's open intents costs as many as there are (a burst of thousands: most of each open's time).
-  // Only the server's store opens intents in the embedded file, so the count since the last one can only have
-  // grown by what this store opened: while that bound stays under the cap there is nothing to count. It only
-  // overestimates (closes, expiries, a batch rolled back), and a bound at the cap is counted exactly again.
-  const openAtMost = new Map<string, number>();
+function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, bound: PendingBound | undefined): ConnectWrites {
   return {
     async openIntent(intent, now, restart = false, maxOpen) {
       const written: Row[] = [];
-      const result = await db.transaction(async (tx): Promise<OpenIntentResult> => {
-        const identity = [intent.workspaceId, intent.provider, intent.identityKey];
-        written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${OPEN_FOR_IDENTITY} AND expires_at <= $5 RETURNING id`, [...identity, "EXPIRED", now])));
-        if (restart) written.push(...(await tx.query(`UPDATE intents SET ${closing(4, 5)} WHERE ${OPEN_FOR_IDENTITY} RETURNING id`, [...identity, "CANCELED", now])));
-        const bound = openAtMost.get(intent.workspaceId);
-        if (maxOpen !== undefined && (bound === undefined || bound >= maxOpen)) {
-          // SQLite has one writer: the cap is exact. Counted up to the cap only: the cost of an open stays bounded however many are pending.
-          const pending = "SELECT 1 FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $2 LIMIT $3";
-          const [row] = await tx.query(`SELECT COUNT(*) AS n FROM (${pending}) AS pending`, [intent.workspaceId, now, maxOpen]);
-          const open = Number(row?.n ?? 0);
-          openAtMost.set(intent.workspaceId, open);
-          if (open >= maxOpen) return { tooMany: { limit: maxOpen } };
-        }
-        const outcome = await insertOrFind(
-          tx,
-          insert("intents", intentToRow(intent), "ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *"),
-          [`SELECT * FROM intents WHERE ${OPEN_FOR_IDENTITY}`, identity],
-        );
-        if ("inserted" in outcome) {
-          written.push(outcome.inserted);
-          const counted = openAtMost.get(intent.workspaceId);
-          if (counted !== undefined) openAtMost.set(intent.workspaceId, counted + 1);
-        }
-        return "inserted" in outcome ? { opened: intentFromRow(outcome.inserted) } : { inProgress: intentFromRow(outcome.existing) };
-      });
+      const result = await db.transaction((tx) => openIntentIn(tx, db.kind, intent, now, restart, maxOpen, written, bound));
       if (written.length > 0) announce(written.map((row) => text(row.id)));
       return result;
     },
 
     async insertAccount(account, intentId, now) {
-      try {
-        const result = await db.transaction(async (tx): Promise<InsertAccountResult> => {
-          // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
-          const closed = await tx.query(
-            `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
-            [intentId, account.workspaceId, "CONNECTED", now],
-          );
-          if (closed.length === 0) {
-            const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
-            return { intentGone: first(gone, intentFromRow) ?? null };
-          }
-          const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
-          const outcome = await insertOrFind(
-            tx,
-            insert("accounts", accountToRow(account), "ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *"),
-            ["SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity],
-          );
-          // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
-          if ("existing" in outcome) throw new Rollback({ duplicateOf: text(outcome.existing.id) });
-          await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
-          return { inserted: accountFromRow(outcome.inserted) };
-        });
-        if ("inserted" in result) announce([intentId]);
-        return result;
-      } catch (e) {
-        if (e instanceof Rollback) return e.result;
-        throw e;
-      }
+      const result = await rollingBack(db, async (tx): Promise<InsertAccountResult> => {
+        // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
+        const closed = await tx.query(
+          `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
+          [intentId, account.workspaceId, "CONNECTED", now],
+        );
+        if (closed.length === 0) {
+          const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
+          return { intentGone: first(gone, intentFromRow) ?? null };
+        }
+        const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
+        const outcome = await insertOrFind(
+          tx,
+          insert("accounts", accountToRow(account), "ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *"),
+          ["SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity],
+        );
+        // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
+        if ("existing" in outcome) throw new Rollback<InsertAccountResult>({ duplicateOf: text(outcome.existing.id) });
+        await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
+        return { inserted: accountFromRow(outcome.inserted) };
+      });
+      if ("inserted" in result) announce([intentId]);
+      return result;
     },
   };
-}
-
-/** Thrown inside a transaction to roll it back while still answering `result`. */
-class Rollback {
-  readonly result: InsertAccountResult;
-  constructor(result: InsertAccountResult) {
-    this.result = result;
-  }
-}
-
-/** The SET list that ends an intent; its waiting secrets go too, they only served the flow. */
-export function closing(statusParam: number, atParam: number): string {
-  return `status = $${statusParam}, ${closedColumns(`$${atParam}`)}`;
-}
-
-/** closing() without the status. */
-function closedColumns(at: string): string {
-  return `closed_at = ${at}, updated_at = ${at}, secrets_key_id = NULL, secrets_envelope = NULL, revision = revision + 1`;
 }

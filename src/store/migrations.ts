@@ -190,9 +190,17 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    // Issue 16: ReconnectAccount. While a reconnection's intent is open the account is
+    // RECONNECTING; this is the status it goes back to if that intent fails, is canceled or expires.
+    version: 5,
+    sql: () => `
+      ALTER TABLE accounts ADD COLUMN status_before_reconnect TEXT;
+    `,
+  },
+  {
     // Issue 18: the pending-intent cap counts a workspace's open intents on every ConnectAccount;
     // without this the count walked every intent the workspace ever had (closed ones included).
-    version: 5,
+    version: 6,
     sql: () => `
       CREATE INDEX intents_open_workspace ON intents (workspace_id, expires_at) WHERE closed_at IS NULL;
     `,

@@ -113,3 +113,15 @@ export interface ListAccountsQuery {
   afterId?: string;
   limit: number;
 }
+
+/** Opening a reconnection's intent: as openIntent, or the account is not there to reconnect (unknown, deleted). */
+export type OpenReconnectIntentResult = OpenIntentResult | { accountGone: true };
+
+export type ReconnectAccountResult =
+  | { reconnected: AccountRecord }
+  /** The login belongs to another provider identity than the account's: nothing was written. */
+  | { otherIdentity: true }
+  /** The account was deleted meanwhile: nothing was written. */
+  | { accountGone: true }
+  /** The intent was no longer open (expired, canceled by a restart): nothing was written. */
+  | { intentGone: IntentRecord | null };

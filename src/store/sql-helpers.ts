@@ -1,5 +1,5 @@
 import { AppError } from "../errors/app-error.ts";
-import type { Row, SqlExecutor, SqlParam } from "./sql.ts";
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
 
 /** The small SQL builders every part of the SQL store shares. */
 
@@ -38,4 +38,22 @@ export async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: 
     if (existing) return { existing };
   }
   throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+}
+
+/** Thrown inside a transaction to roll it back while still answering `result` (see rollingBack). */
+export class Rollback<T> {
+  readonly result: T;
+  constructor(result: T) {
+    this.result = result;
+  }
+}
+
+/** A transaction that `fn` may end with `throw new Rollback(result)`: nothing it wrote stays, `result` is answered. */
+export async function rollingBack<T>(db: SqlDriver, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction(fn);
+  } catch (e) {
+    if (e instanceof Rollback) return e.result as T;
+    throw e;
+  }
 }

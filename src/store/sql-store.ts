@@ -15,10 +15,14 @@ import {
   workspaceToRow,
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
-import { closing, createConnectWrites } from "./connect-writes.ts";
+import { createConnectWrites } from "./connect-writes.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
+import { createCredentialStore } from "./sql-credentials.ts";
 import { createEventStore } from "./sql-events.ts";
 import { assignments, first, insert } from "./sql-helpers.ts";
+import { closing, PendingBound } from "./sql-intents.ts";
+import { isReconnectState, revertReconnects, wasReconnection } from "./reconnect-status.ts";
+import { createReconnectStore } from "./sql-reconnect.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
 import type { IntentChanges, StaleSecret, Store } from "./store.ts";
 
@@ -39,6 +43,8 @@ const IN_LIST_CHUNK = 500;
  */
 export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
   const announce = changes.announce ?? (() => {});
+  // Only the server's store opens intents in an embedded file; PostgreSQL's replicas share theirs.
+  const bound = db.kind === "sqlite" ? new PendingBound() : undefined;
   const announceRows = (rows: Row[]) => {
     if (rows.length > 0) announce(rows.map((row) => text(row.id)));
     return rows;
@@ -48,7 +54,9 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     changes: changes.feed,
     ...createEventStore(db),
     ...createWebhookStore(db),
-    ...createConnectWrites(db, announce),
+    ...createConnectWrites(db, announce, bound),
+    ...createReconnectStore(db, announce, bound),
+    ...createCredentialStore(db),
 
     async createWorkspace(ws) {
       const rows = await db.query(...insert("workspaces", workspaceToRow(ws), "ON CONFLICT DO NOTHING RETURNING id"));
@@ -112,23 +120,34 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       const columns = intentPatchToRow(patch);
       const params = Object.values(columns);
       const expected = expectedRevision === undefined ? "" : ` AND revision = $${params.length + 2}`;
-      const rows = params.length === 0
-        ? await db.query("SELECT * FROM intents WHERE id = $1 AND closed_at IS NULL", [id])
-        : announceRows(await db.query(
-            `UPDATE intents SET ${assignments(columns, 2)}, revision = revision + 1 WHERE id = $1 AND closed_at IS NULL${expected} RETURNING *`,
-            expectedRevision === undefined ? [id, ...params] : [id, ...params, expectedRevision],
-          ));
-      return first(rows, intentFromRow);
+      if (params.length === 0) return first(await db.query("SELECT * FROM intents WHERE id = $1 AND closed_at IS NULL", [id]), intentFromRow);
+      const update = `UPDATE intents SET ${assignments(columns, 2)}, revision = revision + 1 WHERE id = $1 AND closed_at IS NULL${expected} RETURNING *`;
+      const values = expectedRevision === undefined ? [id, ...params] : [id, ...params, expectedRevision];
+      const closesReconnect = patch.closedAt && isReconnectState(patch.state);
+      // A reconnection that ends otherwise than connected puts its account's status back, in the same transaction.
+      const rows = closesReconnect
+        ? await db.transaction(async (tx) => {
+            const closed = await tx.query(update, values);
+            await revertReconnects(tx, db.kind, closed.map((row) => text(row.account_id)), patch.closedAt!);
+            return closed;
+          })
+        : await db.query(update, values);
+      return first(announceRows(rows), intentFromRow);
     },
 
     async sweepExpiredIntents(expiredBefore, at, limit) {
       // Replicas sweeping at once skip each other's rows instead of waiting on them. SQLite has one writer: no lock clause.
       const lock = db.kind === "postgres" ? "FOR UPDATE SKIP LOCKED" : "";
       const due = `SELECT id FROM intents WHERE closed_at IS NULL AND expires_at <= $3 ORDER BY expires_at LIMIT $4 ${lock}`;
-      const rows = await db.query(
-        `UPDATE intents SET ${closing(1, 2)}, error_kind = 'intent_expired' WHERE id IN (${due}) AND closed_at IS NULL RETURNING *`,
-        ["EXPIRED", at, expiredBefore, limit],
-      );
+      const rows = await db.transaction(async (tx) => {
+        const swept = await tx.query(
+          `UPDATE intents SET ${closing(1, 2)}, error_kind = 'intent_expired' WHERE id IN (${due}) AND closed_at IS NULL RETURNING *`,
+          ["EXPIRED", at, expiredBefore, limit],
+        );
+        // Reconnections swept put their accounts' status back.
+        await revertReconnects(tx, db.kind, swept.map(intentFromRow).filter(wasReconnection).map((intent) => intent.accountId), at);
+        return swept;
+      });
       return announceRows(rows).map(intentFromRow);
     },
 

@@ -11,12 +11,27 @@
  */
 
 import type { EventStore, HealthCheckStore, WebhookStore } from "./outbox-store.ts";
-import type { AccountRecord, AccountSummary, ApiKeyRecord, InsertAccountResult, IntentPatch, IntentRecord, ListAccountsQuery, OpenIntentResult, SealedBlob, Workspace } from "./records.ts";
+import type { CredentialRefreshStore } from "./refresh-store.ts";
+import type {
+  AccountRecord,
+  AccountSummary,
+  ApiKeyRecord,
+  InsertAccountResult,
+  IntentPatch,
+  IntentRecord,
+  ListAccountsQuery,
+  OpenIntentResult,
+  OpenReconnectIntentResult,
+  ReconnectAccountResult,
+  SealedBlob,
+  Workspace,
+} from "./records.ts";
 
 export type * from "./outbox-store.ts";
 export type * from "./records.ts";
+export type * from "./refresh-store.ts";
 
-export interface Store extends EventStore, HealthCheckStore, WebhookStore {
+export interface Store extends EventStore, HealthCheckStore, WebhookStore, CredentialRefreshStore {
   readonly kind: "sqlite" | "postgres";
 
   // Workspaces and API keys.
@@ -37,8 +52,18 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
    * identityKey) whose expiresAt <= now (status EXPIRED), then insert `intent`. If a live
    * one remains, return it as inProgress (unless `restart`, which closes it as CANCELED first).
    * With `maxOpen`, a workspace that already has that many open, unexpired intents gets tooMany.
+   * A reconnection's intent it ends puts its account's status back (as updateOpenIntent does) unless
+   * the new one holds the account; on PostgreSQL ConnectAccount's own intents open in one statement.
    */
   openIntent(intent: IntentRecord, now: Date, restart?: boolean, maxOpen?: number): Promise<OpenIntentResult>;
+  /**
+   * openIntent for a reconnection of the live account intent.accountId, in one transaction
+   * with marking the account RECONNECTING (its status before remembered; a status change
+   * event). An unknown or deleted account: accountGone. When the intent (the account's last
+   * open one) later closes otherwise than by reconnectAccount, the account's status goes back
+   * in that transaction (updateOpenIntent, sweepExpiredIntents).
+   */
+  openReconnectIntent(intent: IntentRecord, now: Date, restart?: boolean, maxOpen?: number): Promise<OpenReconnectIntentResult>;
   getIntent(workspaceId: string, id: string): Promise<IntentRecord | undefined>;
   /** Finds the intent whose pending account id this is (checkpoint flows address intents by account id). */
   getIntentByAccountId(workspaceId: string, accountId: string): Promise<IntentRecord | undefined>;
@@ -47,7 +72,9 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
   /**
    * Compare-and-set on an open intent: applies `patch` only if the intent is still open (and,
    * with `expectedRevision`, still at that revision). Returns the new record or undefined.
-   * A patch that closes the intent (closedAt set) erases its sealed secrets too.
+   * A patch that closes the intent (closedAt set) erases its sealed secrets too; one that closes
+   * a reconnection's intent (its `state` says so: the engine's patches always carry the state)
+   * puts the account's status back in the same transaction (openReconnectIntent).
    */
   updateOpenIntent(id: string, patch: IntentPatch, expectedRevision?: number): Promise<IntentRecord | undefined>;
   /**
@@ -65,6 +92,13 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore {
    * unique index decides duplicates), close the intent as CONNECTED, put account.connected in the outbox.
    */
   insertAccount(account: AccountRecord, intentId: string, now: Date): Promise<InsertAccountResult>;
+  /**
+   * In one transaction, as insertAccount: close the intent CONNECTED, then replace the live
+   * account's credentials, identity details, options and token expiry (id and create time
+   * kept), status CONNECTED, account.reconnected in the outbox. Refused, with nothing written,
+   * when `account`'s provider identity is not the stored one or the account was deleted.
+   */
+  reconnectAccount(account: AccountRecord, intentId: string, now: Date): Promise<ReconnectAccountResult>;
   getAccount(workspaceId: string, id: string): Promise<AccountRecord | undefined>;
   listAccounts(query: ListAccountsQuery): Promise<AccountSummary[]>;
   /** Soft delete: status DELETED, secrets erased, account.deleted in the outbox. Returns false if no live account has that id in that workspace. */

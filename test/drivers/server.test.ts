@@ -14,7 +14,8 @@ import { createTelegramDriver } from "../../src/drivers/telegram/driver.ts";
 import { webDrivers } from "../../src/drivers/web-drivers.ts";
 import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
 import { createWhatsAppDriver } from "../../src/drivers/whatsapp/driver.ts";
-import { checkpointOf, expectError, expectOk, instagram, leaks, messenger, messengerSession, rpc, stringify, telegram, twitter, whatsapp, type ConnectRequest } from "../checkpoints/support/helpers.ts";
+import { checkpointOf, expectError, expectOk, leaks, rpc, stringify, telegram, whatsapp } from "../checkpoints/support/helpers.ts";
+import { WEB_REQUESTS } from "../support/drivers/web-requests.ts";
 import { watchAccount } from "../checkpoints/support/watch.ts";
 import { fakeBaileys } from "../support/drivers/fake-baileys.ts";
 import { FakeTelegram, telegramUser } from "../support/drivers/fake-gramjs.ts";
@@ -120,17 +121,6 @@ describe("the default configuration (what npm start runs)", () => {
 });
 
 describe("the web drivers behind the server (the default host)", () => {
-  /** One request per web variant, none through a proxy: every call goes straight to the provider's base URL. */
-  const WEB: [string, ConnectRequest][] = [
-    ["linkedinCookie", { variant: { case: "linkedinCookie", value: { accessToken: "li-at-Planted-Secret" } } }],
-    ["linkedinBasic", { variant: { case: "linkedinBasic", value: { username: "ada@example.com", password: "li-Planted-Secret" } } }],
-    ["instagramCookie", { variant: { case: "instagramCookie", value: { sessionid: "ig-session-Planted-Secret" } } }],
-    ["instagramBasic", instagram("ada")],
-    ["messengerSession", messengerSession()],
-    ["messengerBasic", messenger("ada@example.com")],
-    ["twitter", twitter("ada")],
-  ];
-
   it("each of the seven web variants reaches its real driver: an unreachable provider is provider_unreachable, never feature_not_implemented", async () => {
     const { log } = capturedLogger();
     // Every web origin on a port nothing listens on (one just freed: fetch refuses the "bad ports" such as 1): the drivers' own HTTP client finds it closed.
@@ -140,11 +130,11 @@ describe("the web drivers behind the server (the default host)", () => {
     try {
       const api = rpc(server, "grpc");
       const answers: Record<string, string | undefined> = {};
-      for (const [variant, request] of WEB) {
+      for (const [variant, request] of WEB_REQUESTS) {
         const r = await api.connect(request, { timeoutMs: 30_000 });
         answers[variant] = r.ok ? "ok" : r.error.errorInfo?.metadata.type;
       }
-      expect(answers).toEqual(Object.fromEntries(WEB.map(([variant]) => [variant, "errors/provider_unreachable"])));
+      expect(answers).toEqual(Object.fromEntries(WEB_REQUESTS.map(([variant]) => [variant, "errors/provider_unreachable"])));
     } finally {
       await server.close();
     }

@@ -9,7 +9,6 @@ import { linkedinCookieDriver } from "../../src/drivers/linkedin/cookie-driver.t
 import { webDrivers } from "../../src/drivers/web-drivers.ts";
 import { createTargetGuard } from "../../src/net/target-guard.ts";
 import { createDriverLab, drive, expectNoSecrets, settled, type DriverLab } from "../support/drivers/drive.ts";
-import { startFakeHttps } from "../support/drivers/fake-https.ts";
 import { startFakeLinkedin } from "../support/drivers/fake-linkedin.ts";
 import { startConnectProxy } from "../support/proxy/connect-proxy.ts";
 import { startSocks5Proxy } from "../support/proxy/socks5-proxy.ts";
@@ -35,16 +34,6 @@ describe("the web drivers", () => {
     const bad = join(tmpdir(), `drivers-ca-${process.pid}.pem`);
     await writeFile(bad, "not a certificate");
     expect(() => loadConfig({ DRIVERS_EXTRA_CA_FILE: bad })).toThrow(/DRIVERS_EXTRA_CA_FILE .*extra drivers CA file holds no PEM certificate/);
-  });
-
-  it("a provider slower than DRIVERS_REQUEST_TIMEOUT_MS is request_timeout", async () => {
-    const slow = await startFakeHttps(lab.pki.server, () => ({ delayMs: 5_000, json: {} }));
-    try {
-      const env = lab.env({ LINKEDIN_BASE_URL: slow.url, DRIVERS_REQUEST_TIMEOUT_MS: "200" });
-      expect(await settled(drive(linkedinCookieDriver(env), create(LinkedinCookieAuthSchema, { accessToken: "x" })))).toMatchObject({ status: "FAILED", errorKind: "request_timeout" });
-    } finally {
-      await slow.close();
-    }
   });
 
   it("a provider named by host name: the SOCKS5 proxy resolves it (domain address type), the CONNECT proxy gets host:port", async () => {

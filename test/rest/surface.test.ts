@@ -167,8 +167,10 @@ describe("routes", () => {
     expectProblem(r, 404, "errors/not_found");
     expect(r.headers.get("allow")).toBe("POST, GET");
   });
-  it("reconnect (POST /api/v1/accounts/{id}) is not served yet: 501 errors/feature_not_implemented", async () => {
-    expectProblem(await rest(server.httpUrl, "POST", "/api/v1/accounts/acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR", { apiKey: server.apiKey, body: {} }), 501, "errors/feature_not_implemented");
+  it("reconnect (POST /api/v1/accounts/{id}) validates the flat body first, then an unknown account is 404", async () => {
+    expectProblem(await rest(server.httpUrl, "POST", "/api/v1/accounts/acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR", { apiKey: server.apiKey, body: {} }), 400, "errors/missing_parameters");
+    const body = { provider: "LINKEDIN", username: "anna@acme.com", password: "pw" };
+    expectProblem(await rest(server.httpUrl, "POST", "/api/v1/accounts/acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR", { apiKey: server.apiKey, body }), 404, "errors/not_found");
   });
   it("over cleartext HTTP/2 (prior knowledge) too", async () => {
     const client = http2.connect(server.httpUrl);
@@ -207,7 +209,7 @@ describe("the OpenAPI document", () => {
     const operations = Object.entries(openApiDocument().paths ?? {}).flatMap(([path, item]) =>
       Object.entries(item ?? {}).map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace("{id}", "acc_01HXYZ4QK3WJ8FN3M6QH7TZ8GR"), open: (op as { security?: unknown[] }).security?.length === 0 })),
     );
-    expect(operations.length).toBe(7);
+    expect(operations.length).toBe(8);
     for (const op of operations) {
       const r = await rest(server.httpUrl, op.method, op.path, op.method === "POST" ? { body: {} } : {});
       if (op.open) expect(r.status, `${op.method} ${op.path}`).toBe(200);

@@ -30,7 +30,7 @@ export function tempDataDir(): string {
 }
 
 /** The environment a subprocess gets: ours, less anything that would point it elsewhere. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [...settingsOf({ schema, gatewayListen }).map((s) => s.env), "NODE_OPTIONS", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
     delete env[name];

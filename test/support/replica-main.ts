@@ -11,7 +11,7 @@
  *   CONNECTOR_STEP            JSON Step (scripted-connector.ts) every connect follows, e.g. {"waitMs":100}
  *   GRPC_PORT, HTTP_PORT      default 0 (any free port)
  *   LOG_LEVEL                 default "warn"; logs go to stderr
- *   ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS  passed to the configuration as they are
+ *   ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS, CREDENTIALS_*, MICROSOFT_*, GOOGLE_*  passed to the configuration as they are
  *
  * Prints one JSON line on stdout once listening: {"grpcPort":..,"httpPort":..,"pid":..}.
  * Workspaces and API keys are the test's business: it seeds the database before starting replicas.
@@ -35,8 +35,9 @@ function required(name: string): string {
   return value;
 }
 
-// Health check, event and webhook settings pass through as they are (ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*, PROVIDER_ALLOWED_NETWORKS).
-const eventSettings = Object.fromEntries(Object.entries(env).filter(([name]) => /^(ACCOUNT_CHECK_|EVENTS_|WEBHOOK_|PROVIDER_ALLOWED_NETWORKS$)/.test(name)));
+// Health check, event, webhook and credential settings pass through as they are (ACCOUNT_CHECK_*, EVENTS_*, WEBHOOK_*,
+// PROVIDER_ALLOWED_NETWORKS, CREDENTIALS_*, and the OAuth clients and endpoints MICROSOFT_*, GOOGLE_*).
+const eventSettings = Object.fromEntries(Object.entries(env).filter(([name]) => /^(ACCOUNT_CHECK_|EVENTS_|WEBHOOK_|CREDENTIALS_|MICROSOFT_|GOOGLE_|PROVIDER_ALLOWED_NETWORKS$)/.test(name)));
 const config = loadConfig({ INTENT_TTL_MS: env.INTENT_TTL_MS || "60000", API_KEY_CACHE_MS: env.API_KEY_CACHE_MS, DATABASE_CONNECT_TIMEOUT_MS: env.DATABASE_CONNECT_TIMEOUT_MS, ...eventSettings });
 
 async function openStoreFromEnv(): Promise<Store> {

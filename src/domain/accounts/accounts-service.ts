@@ -13,6 +13,7 @@ import { IntentHub } from "./engine/shell/hub.ts";
 import { startSweeper } from "./engine/shell/sweeper.ts";
 import { IntentCommands } from "./intent-commands.ts";
 import { notFound, shuttingDown, type ConnectOutcome } from "./outcomes.ts";
+import { reconnectRequest } from "./reconnect-request.ts";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 250;
@@ -44,11 +45,12 @@ export interface AccountPage {
 }
 
 /**
- * The account lifecycle: connect (through the intent engine), checkpoints, get, list, delete.
+ * The account lifecycle: connect and reconnect (through the intent engine), checkpoints, get, list, delete.
  * Knows nothing of transports; failures are AppErrors.
  */
 export class AccountsService {
   private readonly store: Store;
+  private readonly sealer: Sealer;
   private readonly now: () => Date;
   private readonly hub: IntentHub;
   private readonly flow: ConnectFlow;
@@ -60,6 +62,7 @@ export class AccountsService {
     const now = deps.now ?? (() => new Date());
     const log = deps.log ?? pino({ level: "silent" });
     this.store = deps.store;
+    this.sealer = deps.sealer;
     this.now = now;
     const engineOn = (store: Store) =>
       new IntentEngine({ store, sealer: deps.sealer, connectors: deps.connectors, rules: { ttlMs: deps.intentTtlMs, lateOutcomeGraceMs: LATE_OUTCOME_GRACE_MS }, now, log });
@@ -78,6 +81,17 @@ export class AccountsService {
   begin(request: ConnectAccountRequest & { variant: Variant }, scope: CallScope): Promise<ConnectOutcome> {
     if (this.stopped) throw shuttingDown();
     return this.flow.begin(request, scope);
+  }
+
+  /**
+   * ReconnectAccount: new credentials for the live account `accountId`, in its variant, through
+   * the same engine as begin (checkpoints included; the account is RECONNECTING meanwhile).
+   * The outcome's account keeps its id, create time and the options not given anew.
+   */
+  async reconnect(accountId: string, request: ConnectAccountRequest & { variant: Variant }, scope: CallScope): Promise<ConnectOutcome> {
+    if (this.stopped) throw shuttingDown();
+    const target = await reconnectRequest(this.store, this.sealer, scope.workspaceId, accountId, request);
+    return this.flow.reconnect(target.account, target.request, scope);
   }
 
   /** `log` makes the call's logger, asked for only if the account is pending (most reads log nothing). */

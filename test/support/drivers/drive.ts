@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { expect } from "vitest";
 import { loadConfig } from "../../../src/config.ts";
 import type { VariantCase, VariantOf } from "../../../src/domain/connectors/connector.ts";
-import type { AuthState, AuthStatus } from "../../../src/domain/connectors/interactive.ts";
+import { FINAL_AUTH_STATUSES, type AuthState, type AuthStatus } from "../../../src/domain/connectors/interactive.ts";
 import type { DriverLogin, ProviderDriver } from "../../../src/drivers/driver.ts";
 import { webDriverEnv, type WebDriverEnv } from "../../../src/drivers/web-env.ts";
 import { createTargetGuard } from "../../../src/net/target-guard.ts";
@@ -63,12 +63,12 @@ export function drive<C extends VariantCase>(driver: ProviderDriver<C>, variant:
 }
 
 /** The final state, whichever it is. */
-export async function settled(driven: Driven): Promise<AuthState> {
-  return Promise.race((["CONNECTED", "FAILED", "CANCELED", "EXPIRED"] as const).map((s) => driven.until(s)));
+export async function settled(driven: Pick<Driven, "until">): Promise<AuthState> {
+  return driven.until((state) => FINAL_AUTH_STATUSES.has(state.status));
 }
 
 /** No planted secret in any log line, in any state (the CONNECTED session aside: it is the credential), nor in `extra` (errors). */
-export function expectNoSecrets(driven: Driven, secrets: string[], extra: unknown[] = []): void {
+export function expectNoSecrets(driven: Pick<Driven, "lines" | "states">, secrets: string[], extra: unknown[] = []): void {
   const states = driven.states.map(({ session: _session, ...rest }) => rest);
   const text = [...driven.lines, JSON.stringify(states), ...extra.map((e) => (e instanceof Error ? `${e.message} ${JSON.stringify(e)}` : JSON.stringify(e)))].join("\n");
   for (const secret of secrets) expect(text, `secret ${secret.slice(0, 4)}… leaked`).not.toContain(secret);
@@ -77,6 +77,8 @@ export function expectNoSecrets(driven: Driven, secrets: string[], extra: unknow
 /** A throwaway CA and the drivers' environment pointed at local fakes. */
 export interface DriverLab {
   pki: TestPki;
+  /** The environment variables pointing the drivers at the fakes (for a process: the gateway's). */
+  vars(vars: Record<string, string>): Record<string, string>;
   env(vars: Record<string, string>): WebDriverEnv;
   close(): Promise<void>;
 }
@@ -84,20 +86,22 @@ export interface DriverLab {
 export async function createDriverLab(): Promise<DriverLab> {
   const dir = await mkdtemp(join(tmpdir(), "drivers-pki-"));
   const pki = await createTestPki(dir);
+  // The test CA reaches the drivers the way an operator's does: DRIVERS_EXTRA_CA_FILE; the
+  // fakes and proxies on loopback are allowed the same way: PROVIDER_ALLOWED_NETWORKS.
+  const vars = (extra: Record<string, string>) => ({
+    PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
+    DRIVERS_EXTRA_CA_FILE: join(dir, "test-ca.crt"),
+    DRIVERS_CHECKPOINT_TTL_MS: "60000",
+    DRIVERS_APPROVAL_POLL_MS: "20",
+    DRIVERS_REQUEST_TIMEOUT_MS: "5000",
+    TWITTER_FLOW_STEP_DELAY_MS: "0",
+    ...extra,
+  });
   return {
     pki,
-    env(vars) {
-      // The test CA reaches the drivers the way an operator's does: DRIVERS_EXTRA_CA_FILE; the
-      // fakes and proxies on loopback are allowed the same way: PROVIDER_ALLOWED_NETWORKS.
-      const config = loadConfig({
-        PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
-        DRIVERS_EXTRA_CA_FILE: join(dir, "test-ca.crt"),
-        DRIVERS_CHECKPOINT_TTL_MS: "60000",
-        DRIVERS_APPROVAL_POLL_MS: "20",
-        DRIVERS_REQUEST_TIMEOUT_MS: "5000",
-        TWITTER_FLOW_STEP_DELAY_MS: "0",
-        ...vars,
-      });
+    vars,
+    env(extra) {
+      const config = loadConfig(vars(extra));
       return webDriverEnv(config.webDrivers, createTargetGuard({ allowed: config.providers.allowedNetworks }));
     },
     close: () => rm(dir, { recursive: true, force: true }),

@@ -43,7 +43,9 @@ export async function startFakeFacebook(certificate: ServerCertificate): Promise
   const users = new Map<string, FacebookUser>();
   const sessions = new Map<string, FacebookUser>();
   let code = "";
-  let approved = false;
+  // Approval is per user: the latest to be asked to approve on another device is the one approve() approves.
+  let awaitingApproval: string | undefined;
+  const approved = new Set<string>();
 
   const cookiesFor = (user: FacebookUser) => {
     const xs = `${Math.floor(Math.random() * 50)}%3A${randomBytes(10).toString("hex")}`;
@@ -75,7 +77,7 @@ export async function startFakeFacebook(certificate: ServerCertificate): Promise
       if (r.form.credentials_type === "two_factor" || r.form.credentials_type === "login_approval_poll") {
         const waiting = users.get(r.form.email ?? "");
         if (!waiting || r.form.first_factor !== "ff-token" || r.form.userid !== waiting.uid) return graphError(400, { message: "Invalid parameter", code: 100 });
-        if (r.form.credentials_type === "login_approval_poll") return approved ? success(waiting) : approvals(waiting, "device");
+        if (r.form.credentials_type === "login_approval_poll") return approved.has(waiting.uid) ? success(waiting) : approvals(waiting, "device");
         if (r.form.twofactor_code !== code) return graphError(401, { message: "Invalid code", code: 401, error_subcode: 1348127, error_user_title: "Incorrect code" });
         return success(waiting);
       }
@@ -84,7 +86,10 @@ export async function startFakeFacebook(certificate: ServerCertificate): Promise
         code = String(100000 + Math.floor(Math.random() * 899999));
         return approvals(user, "code");
       }
-      if (user.hurdle === "approve_device") return approvals(user, "device");
+      if (user.hurdle === "approve_device") {
+        awaitingApproval = user.uid;
+        return approvals(user, "device");
+      }
       if (user.hurdle === "checkpoint") return graphError(400, { message: "User must verify their account on www.facebook.com", code: 405, error_subcode: 1348007, error_data: JSON.stringify({ uid: Number(user.uid) }) });
       if (user.hurdle === "blocked") return graphError(400, { message: "You're Temporarily Blocked", code: 368, error_subcode: 1390008 });
       return success(user);
@@ -100,6 +105,6 @@ export async function startFakeFacebook(certificate: ServerCertificate): Promise
     cookiesFor: (email: string) => cookiesFor(users.get(email)!),
     logout: (xs: string) => void sessions.delete(xs),
     code: () => code,
-    approve: () => void (approved = true),
+    approve: () => void (awaitingApproval && approved.add(awaitingApproval)),
   });
 }

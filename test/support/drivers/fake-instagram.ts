@@ -18,7 +18,9 @@ import { startFakeHttps, type FakeHttps, type FakeReply, type FakeRequest } from
  *   | "delta_login_review", step_data: {email, phone_number, contact_point}}, then
  *   {action: "close", status: "ok"}; /api/v1/challenge/replay/… resends.
  * - GET /api/v1/accounts/current_user/?edit=true → {user: {pk, username, full_name}, status: "ok"};
- *   a dead session: 403 {message: "login_required", logout_reason: 2, status: "fail"}.
+ *   a dead session: 403 {message: "login_required", logout_reason: 2, status: "fail"}; a session
+ *   Instagram holds (`held`): 400 with the same challenge_required / feedback_required bodies as
+ *   the login's (instagram-private-api maps any request's to IgCheckpointError / IgActionSpamError).
  */
 export type InstagramHurdle = "two_factor_sms" | "two_factor_totp" | "challenge_email" | "delta_login_review" | "feedback_required" | "inactive" | "unknown_step";
 
@@ -28,6 +30,8 @@ export interface InstagramUser {
   pk: number;
   fullName: string;
   hurdle?: InstagramHurdle;
+  /** What reading the current user with a session of this user answers instead of the user. */
+  held?: "challenge_required" | "feedback_required";
 }
 
 export interface FakeInstagram extends FakeHttps {
@@ -133,6 +137,8 @@ export async function startFakeInstagram(certificate: ServerCertificate): Promis
     if (r.path === "/api/v1/accounts/current_user/") {
       const user = sessions.get(r.cookies.sessionid ?? "");
       if (!user) return { status: 403, json: { message: "login_required", logout_reason: 2, status: "fail" } };
+      if (user.held === "challenge_required") return { status: 400, json: { message: "challenge_required", challenge: { url: "https://i.instagram.com/challenge/1/abc/", api_path: "/challenge/1/abc/", hide_webview_header: true, lock: true, logout: false, native_flow: true }, status: "fail", error_type: "checkpoint_challenge_required" } };
+      if (user.held === "feedback_required") return { status: 400, json: { message: "feedback_required", spam: true, feedback_title: "Action Blocked", feedback_message: "This action was blocked. Please try again later.", status: "fail" } };
       return { json: { user: { pk: user.pk, pk_id: String(user.pk), username: user.username, full_name: user.fullName, is_private: false }, status: "ok" } };
     }
     return { status: 404, json: { message: "not found", status: "fail" } };

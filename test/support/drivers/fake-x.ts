@@ -12,10 +12,11 @@ import { startFakeHttps, type FakeHttps, type FakeReply, type FakeRequest } from
  * errors {"errors":[{"code":399,"message":"Wrong password!"}]} and 399 "Incorrect. Please try
  * again." for a wrong e-mail code are those reported in vladkens/twscrape#60 and
  * the-convocation/twitter-scraper#118; 326 (locked) is X's API error code; ArkoseLogin is the
- * captcha subtask the library does not know. Cookies auth_token, ct0 and twid="u=<id>" are
+ * captcha subtask the library does not know; 399 "Could not log you in now" after the user name
+ * is the suspicious-login answer reported in twscrape#60. Cookies auth_token, ct0 and twid="u=<id>" are
  * set for .x.com on success.
  */
-export type XHurdle = "email_code" | "email_address" | "two_factor" | "arkose" | "locked" | "suspended";
+export type XHurdle = "email_code" | "email_address" | "two_factor" | "arkose" | "locked" | "suspended" | "suspicious";
 
 export interface XUser {
   username: string;
@@ -88,6 +89,7 @@ export async function startFakeX(certificate: ServerCertificate): Promise<FakeX>
         const text = ((input.settings_list as { setting_responses?: Array<{ response_data?: { text_data?: { result?: string } } }> })?.setting_responses?.[0]?.response_data?.text_data?.result ?? "").toLowerCase();
         const user = users.get(text);
         if (!user) return error(399, "Sorry, we could not find your account.");
+        if (user.hurdle === "suspicious") return error(399, "Could not log you in now. Please try again later.");
         flows.delete(body!.flow_token!);
         return step({ user, next: "LoginEnterPassword" }, { subtask_id: "LoginEnterPassword", enter_password: { hint_text: "Password" } });
       }

@@ -13,6 +13,8 @@ export interface DovecotOptions {
   certificate?: ServerCertificate;
   /** Also listen for implicit TLS on this address's port 993 (needs root). */
   port993Address?: string;
+  /** More mailboxes on the same server (setPassword changes only `user`'s). */
+  otherUsers?: { user: string; password: string }[];
 }
 
 export interface DovecotServer {
@@ -38,7 +40,7 @@ function dovecotBinary(): string {
 
 /**
  * A private Dovecot instance: its own config, runtime and mail directories in a temp
- * dir, one passwd-file user, listeners on free loopback ports. Runs in the foreground
+ * dir, one passwd-file user (and any otherUsers), listeners on free loopback ports. Runs in the foreground
  * (`dovecot -F`) as a child process that stop() terminates.
  */
 export async function startDovecot(options: DovecotOptions): Promise<DovecotServer> {
@@ -49,7 +51,8 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotServ
   const mailDir = join(dir, "mail");
   await mkdir(mailDir);
   await chown(mailDir, ids.mailUid, ids.mailGid);
-  await writeFile(join(dir, "passwd"), `${options.user}:{PLAIN}${options.password}:::\n`);
+  const passwd = (password: string) => [{ user: options.user, password }, ...(options.otherUsers ?? [])].map((u) => `${u.user}:{PLAIN}${u.password}:::\n`).join("");
+  await writeFile(join(dir, "passwd"), passwd(options.password));
 
   const imap = { host: "127.0.0.1", port: await freePort() };
   const imaps = options.certificate ? { host: "127.0.0.1", port: await freePort() } : undefined;
@@ -127,7 +130,7 @@ ${[listener("imap", imap, false), imaps && listener("imaps", imaps, true), imaps
   const setPassword = async (password: string) => {
     const file = join(dir, "passwd");
     const before = await stat(file);
-    await writeFile(file, `${options.user}:{PLAIN}${password}:::\n`);
+    await writeFile(file, passwd(password));
     // Dovecot re-reads the file when its mtime (whole seconds) changes: a write within the second it last read would go unseen.
     await utimes(file, new Date(), new Date(Math.max(Date.now(), before.mtimeMs) + 2_000));
     // And it looks at the file at most once per second of its clock: let that second pass.

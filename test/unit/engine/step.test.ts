@@ -67,6 +67,8 @@ const transitions: Row[] = [
   { name: "the provider side expiring ends it EXPIRED", intent: waiting, input: { type: "ended", version: 2, status: "EXPIRED" }, next: { status: "EXPIRED", errorKind: "intent_expired" }, effects: [] },
   // Effects' answers.
   { name: "a duplicate identity: FAILED already_exists, naming the account", intent: waiting, input: { type: "duplicate", accountId: "acc_old" }, next: { status: "FAILED", errorKind: "already_exists" }, flow: { duplicateOf: "acc_old" }, effects: ["cancelRemote"] },
+  { name: "a reconnection's login is another identity: FAILED account_mismatch, dropped remotely", intent: waiting, input: { type: "refused", errorKind: "account_mismatch" }, next: { status: "FAILED", errorKind: "account_mismatch", closedAt: T0 }, effects: ["cancelRemote"] },
+  { name: "a one-shot reconnection whose account was deleted: FAILED not_found", intent: oneShot, input: { type: "refused", errorKind: "not_found" }, next: { status: "FAILED", errorKind: "not_found" }, effects: [] },
   { name: "a start that failed at the provider: FAILED, canceled remotely", intent: fresh, input: { type: "callFailed", call: "start", errorKind: "request_timeout" }, next: { status: "FAILED", errorKind: "request_timeout" }, effects: ["cancelRemote"], reply: "callError" },
   { name: "a start that reached no gateway: FAILED, nothing to cancel", intent: fresh, input: { type: "callFailed", call: "start", errorKind: "no_channel" }, next: { status: "FAILED" }, effects: [], reply: "callError" },
   { name: "a one-shot connector failure: FAILED, nothing to cancel", intent: oneShot, input: { type: "callFailed", call: "start", errorKind: "invalid_credentials" }, next: { status: "FAILED" }, effects: [], reply: "callError" },
@@ -97,6 +99,7 @@ const illegal: Row[] = [
   { name: "a stale checkpoint (older version)", intent: interactive("CHECKPOINT", { version: 5 }), input: { type: "checkpoint", version: 4, checkpoint: qr(9) }, next: "same", effects: [] },
   { name: "a stale connected (older version)", intent: interactive("CHECKPOINT", { version: 5 }), input: { type: "connected", version: 4, login }, next: "same", effects: [] },
   { name: "a stale failure (older version)", intent: interactive("CHECKPOINT", { version: 5 }), input: { type: "failed", version: 4, errorKind: "provider_error" }, next: "same", effects: [] },
+  { name: "a refusal after the intent ended", intent: closed("CANCELED"), input: { type: "refused", errorKind: "account_mismatch" }, next: "same", effects: [] },
   { name: "a duplicate after the intent ended", intent: closed("CANCELED"), input: { type: "duplicate", accountId: "acc_x" }, next: "same", effects: [] },
   { name: "expiry of an ended intent", intent: { ...closed("CANCELED"), expiresAt: T0 - 1 }, input: { type: "expiry", probed: true }, next: "same", effects: [] },
 ];

@@ -3,6 +3,7 @@ import { BytesRulesSchema, field as fieldRules, RepeatedRulesSchema, MapRulesSch
 import { describe, expect, it } from "vitest";
 import { file_postpress_accounts_v1_account } from "../../../gen/postpress/accounts/v1/account_pb.js";
 import { file_postpress_accounts_v1_account_service } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
+import { file_postpress_accounts_v1_credential_service } from "../../../gen/postpress/accounts/v1/credential_service_pb.js";
 import { file_postpress_accounts_v1_event_service } from "../../../gen/postpress/accounts/v1/event_service_pb.js";
 import { file_postpress_accounts_v1_options } from "../../../gen/postpress/accounts/v1/options_pb.js";
 import { file_postpress_accounts_v1_variants } from "../../../gen/postpress/accounts/v1/variants_pb.js";
@@ -14,7 +15,7 @@ import { file_postpress_gateway_v1_gateway } from "../../../gen/postpress/gatewa
  * a message. Read from the generated descriptors, so a new unbounded field fails here.
  */
 
-const FILES: DescFile[] = [file_postpress_accounts_v1_account, file_postpress_accounts_v1_account_service, file_postpress_accounts_v1_event_service, file_postpress_accounts_v1_options, file_postpress_accounts_v1_variants, file_postpress_gateway_v1_gateway];
+const FILES: DescFile[] = [file_postpress_accounts_v1_account, file_postpress_accounts_v1_account_service, file_postpress_accounts_v1_credential_service, file_postpress_accounts_v1_event_service, file_postpress_accounts_v1_options, file_postpress_accounts_v1_variants, file_postpress_gateway_v1_gateway];
 
 function messagesOf(file: DescFile): DescMessage[] {
   const all: DescMessage[] = [];

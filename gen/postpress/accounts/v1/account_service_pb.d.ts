@@ -161,6 +161,213 @@ export declare type ConnectAccountRequest = Message<"postpress.accounts.v1.Conne
 export declare const ConnectAccountRequestSchema: GenMessage<ConnectAccountRequest>;
 
 /**
+ * Reconnect a linked account: its id, and the variant it was connected with, holding the new
+ * credentials. Options (country, ip, disabled_features, and the variant's own: proxy,
+ * sync_limit, user_agent, ...) left unset keep the account's; the ones given replace them.
+ *
+ * @generated from message postpress.accounts.v1.ReconnectAccountRequest
+ */
+export declare type ReconnectAccountRequest = Message<"postpress.accounts.v1.ReconnectAccountRequest"> & {
+  /**
+   * The account's id ("acc_...").
+   *
+   * @generated from field: string account_id = 30;
+   */
+  accountId: string;
+
+  /**
+   * The new credentials, in the variant the account was connected with (another variant:
+   * errors/invalid_parameters naming this field).
+   *
+   * @generated from oneof postpress.accounts.v1.ReconnectAccountRequest.variant
+   */
+  variant: {
+    /**
+     * LINKEDIN, user name and password.
+     *
+     * @generated from field: postpress.accounts.v1.LinkedinBasicAuth linkedin_basic = 1;
+     */
+    value: LinkedinBasicAuth;
+    case: "linkedinBasic";
+  } | {
+    /**
+     * LINKEDIN, session cookie.
+     *
+     * @generated from field: postpress.accounts.v1.LinkedinCookieAuth linkedin_cookie = 2;
+     */
+    value: LinkedinCookieAuth;
+    case: "linkedinCookie";
+  } | {
+    /**
+     * WHATSAPP, QR code or pairing code.
+     *
+     * @generated from field: postpress.accounts.v1.WhatsappAuth whatsapp = 3;
+     */
+    value: WhatsappAuth;
+    case: "whatsapp";
+  } | {
+    /**
+     * INSTAGRAM, user name and password.
+     *
+     * @generated from field: postpress.accounts.v1.InstagramBasicAuth instagram_basic = 4;
+     */
+    value: InstagramBasicAuth;
+    case: "instagramBasic";
+  } | {
+    /**
+     * INSTAGRAM, session id cookie.
+     *
+     * @generated from field: postpress.accounts.v1.InstagramCookieAuth instagram_cookie = 5;
+     */
+    value: InstagramCookieAuth;
+    case: "instagramCookie";
+  } | {
+    /**
+     * MESSENGER, user name and password.
+     *
+     * @generated from field: postpress.accounts.v1.MessengerBasicAuth messenger_basic = 6;
+     */
+    value: MessengerBasicAuth;
+    case: "messengerBasic";
+  } | {
+    /**
+     * MESSENGER, browser session cookies.
+     *
+     * @generated from field: postpress.accounts.v1.MessengerSessionAuth messenger_session = 7;
+     */
+    value: MessengerSessionAuth;
+    case: "messengerSession";
+  } | {
+    /**
+     * MAIL: an IMAP/SMTP mailbox.
+     *
+     * @generated from field: postpress.accounts.v1.MailAuth mail = 8;
+     */
+    value: MailAuth;
+    case: "mail";
+  } | {
+    /**
+     * GOOGLE_OAUTH: Gmail.
+     *
+     * @generated from field: postpress.accounts.v1.GoogleOauthAuth google_oauth = 9;
+     */
+    value: GoogleOauthAuth;
+    case: "googleOauth";
+  } | {
+    /**
+     * TELEGRAM, QR code.
+     *
+     * @generated from field: postpress.accounts.v1.TelegramAuth telegram = 10;
+     */
+    value: TelegramAuth;
+    case: "telegram";
+  } | {
+    /**
+     * OUTLOOK: Outlook / Microsoft 365.
+     *
+     * @generated from field: postpress.accounts.v1.OutlookAuth outlook = 11;
+     */
+    value: OutlookAuth;
+    case: "outlook";
+  } | {
+    /**
+     * TWITTER: X.
+     *
+     * @generated from field: postpress.accounts.v1.TwitterAuth twitter = 12;
+     */
+    value: TwitterAuth;
+    case: "twitter";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * New shared option (unset: the account's): ISO 3166-1 alpha-2 country.
+   *
+   * @generated from field: string country = 20;
+   */
+  country: string;
+
+  /**
+   * New shared option (unset: the account's): IP address (v4 or v6).
+   *
+   * @generated from field: string ip = 21;
+   */
+  ip: string;
+
+  /**
+   * New shared option (empty: the account's): features to switch off.
+   *
+   * @generated from field: repeated postpress.accounts.v1.DisabledFeature disabled_features = 22;
+   */
+  disabledFeatures: DisabledFeature[];
+
+  /**
+   * Ends a reconnection of this account already under way (its waiters get
+   * errors/operation_canceled) instead of answering errors/auth_in_progress.
+   *
+   * @generated from field: bool restart = 23;
+   */
+  restart: boolean;
+};
+
+/**
+ * Describes the message postpress.accounts.v1.ReconnectAccountRequest.
+ * Use `create(ReconnectAccountRequestSchema)` to create a new message.
+ */
+export declare const ReconnectAccountRequestSchema: GenMessage<ReconnectAccountRequest>;
+
+/**
+ * The outcome of ReconnectAccount.
+ *
+ * @generated from message postpress.accounts.v1.ReconnectAccountResponse
+ */
+export declare type ReconnectAccountResponse = Message<"postpress.accounts.v1.ReconnectAccountResponse"> & {
+  /**
+   * The original API's discriminator: "AccountReconnected" or "Checkpoint", matching the
+   * outcome. A checkpoint is then solved with SolveCheckpoint, which answers "AccountCreated"
+   * with the reconnected account.
+   *
+   * @generated from field: string object = 1;
+   */
+  object: string;
+
+  /**
+   * The account's id, unchanged.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * What happened: exactly one is set.
+   *
+   * @generated from oneof postpress.accounts.v1.ReconnectAccountResponse.outcome
+   */
+  outcome: {
+    /**
+     * The account has its new credentials and is CONNECTED.
+     *
+     * @generated from field: postpress.accounts.v1.AccountCreated account_reconnected = 4;
+     */
+    value: AccountCreated;
+    case: "accountReconnected";
+  } | {
+    /**
+     * The provider asks for more first: what the person must do next.
+     *
+     * @generated from field: postpress.accounts.v1.Checkpoint checkpoint = 3;
+     */
+    value: Checkpoint;
+    case: "checkpoint";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message postpress.accounts.v1.ReconnectAccountResponse.
+ * Use `create(ReconnectAccountResponseSchema)` to create a new message.
+ */
+export declare const ReconnectAccountResponseSchema: GenMessage<ReconnectAccountResponse>;
+
+/**
  * The outcome of ConnectAccount.
  *
  * @generated from message postpress.accounts.v1.ConnectAccountResponse
@@ -943,6 +1150,21 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof ListAccountsRequestSchema;
     output: typeof ListAccountsResponseSchema;
+  },
+  /**
+   * Gives a linked account new credentials and keeps its id, create time and options: the
+   * provider verifies them (through checkpoints, like ConnectAccount: the account shows
+   * RECONNECTING meanwhile) and they must belong to the same provider identity
+   * (another one: errors/account_mismatch, nothing changed). Then the sealed credentials are
+   * replaced and the account is CONNECTED. A failed, canceled or expired reconnection puts the
+   * account back in the status it had.
+   *
+   * @generated from rpc postpress.accounts.v1.AccountService.ReconnectAccount
+   */
+  reconnectAccount: {
+    methodKind: "unary";
+    input: typeof ReconnectAccountRequestSchema;
+    output: typeof ReconnectAccountResponseSchema;
   },
   /**
    * Unlinks an account: it becomes DELETED and its secrets are erased.

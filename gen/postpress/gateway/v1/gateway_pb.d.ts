@@ -92,6 +92,15 @@ export declare type AuthenticationState = Message<"postpress.gateway.v1.Authenti
    * @generated from field: string replica_address = 10;
    */
   replicaAddress: string;
+
+  /**
+   * FAILED: the error's safe context (e.g. "subtask" naming the X login step that stopped it,
+   * "challengeType" a LinkedIn challenge no code solves). Never a secret; postpress-accounts
+   * puts it in the caller's ErrorInfo metadata, keeping only short word-like keys and values.
+   *
+   * @generated from field: map<string, string> error_metadata = 11;
+   */
+  errorMetadata: { [key: string]: string };
 };
 
 /**

@@ -49,6 +49,16 @@ function bounded(value: string, field: string): string | undefined {
   return value;
 }
 
+/** What of a failure's metadata goes on to the caller: a few short word-like pairs (a step's or a challenge's name, a provider code). */
+const SAFE_KEY = /^\w{1,64}$/;
+const SAFE_VALUE = /^[\w.:@+-]{1,128}$/;
+const MAX_METADATA_PAIRS = 16;
+
+function safeMetadata(metadata: Record<string, string>): Record<string, string> {
+  const pairs = Object.entries(metadata).filter(([key, value]) => SAFE_KEY.test(key) && SAFE_VALUE.test(value));
+  return Object.fromEntries(pairs.slice(0, MAX_METADATA_PAIRS));
+}
+
 function malformed(what: string): AppError {
   return new AppError("provider_error", { detail: `The gateway answered a malformed state (${what}).` });
 }
@@ -104,6 +114,7 @@ export function stateFromProto(state: AuthenticationState | undefined): AuthStat
     case "FAILED":
       // A type we do not know is still a failure: the provider's side had a problem.
       out.errorKind = kindOfType(state.errorType) ?? "provider_error";
+      if (Object.keys(state.errorMetadata).length > 0) out.errorMetadata = safeMetadata(state.errorMetadata);
       break;
     case "EXPIRED":
       out.errorKind = "intent_expired";

@@ -35,6 +35,7 @@ export function stateToProto(state: AuthState, intentId: string): Authentication
     updateTime: timestampFromDate(new Date()),
     session: state.status === "CONNECTED" && state.session ? state.session : undefined,
     replicaAddress: state.replica ?? "",
+    errorMetadata: state.status === "FAILED" ? (state.errorMetadata ?? {}) : {},
   });
 }
 

@@ -28,6 +28,8 @@ export interface RefreshedToken {
   /** Microsoft rotates refresh tokens: the newest one must replace the stored one. */
   refreshToken: string | undefined;
   expiresAt: Date | undefined;
+  /** The scopes the token endpoint says the new access token carries (space-separated `scope`, RFC 6749 §5.1); empty when it did not say. */
+  scopes: string[];
 }
 
 export interface Profile {
@@ -38,6 +40,9 @@ export interface Profile {
 }
 
 type Call = Pick<ConnectorInput, "signal" | "deadline" | "log">;
+
+/** What a refresh needs of a provider: its token endpoint, client and extra form fields. */
+export type TokenSource = Pick<ProfileSource, "provider" | "client" | "refreshForm">;
 
 /**
  * What a token endpoint's error code (RFC 6749 §5.2) means for the caller. invalid_client
@@ -62,7 +67,7 @@ export async function readProfile(http: HttpClient, source: ProfileSource, token
   if (first.status !== 401) return { body: successBody(first, source), refreshed: undefined };
 
   log.info({ provider: source.provider }, "access token rejected; refreshing it");
-  const refreshed = await refresh(http, source, tokens.refreshToken, call);
+  const refreshed = await refreshAccessToken(http, source, tokens.refreshToken, call);
   const retry = await http.request({ ...profileCall, accessToken: refreshed.accessToken });
   return { body: successBody(retry, source), refreshed };
 }
@@ -89,7 +94,12 @@ function isSuccess(answer: ProviderAnswer): boolean {
   return answer.status >= 200 && answer.status < 300;
 }
 
-async function refresh(http: HttpClient, source: ProfileSource, refreshToken: string, call: Call): Promise<RefreshedToken> {
+/**
+ * One refresh_token grant at the provider's token endpoint. Used on a 401 above, and by
+ * GetCredentials (domain/credentials) before an access token expires. A refusal throws the
+ * token error's kind (invalid_grant: invalid_credentials); an outage provider_error with Retry-After.
+ */
+export async function refreshAccessToken(http: HttpClient, source: TokenSource, refreshToken: string, call: Call): Promise<RefreshedToken> {
   const { provider, client } = source;
   if (!client.clientId || !client.clientSecret) {
     throw new AppError("invalid_request", {
@@ -125,5 +135,6 @@ async function refresh(http: HttpClient, source: ProfileSource, refreshToken: st
   const expiresIn = Number(field(answer.body, "expires_in"));
   const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : undefined;
   call.log.info({ provider, expiresAt }, "access token refreshed");
-  return { accessToken, refreshToken: stringField(answer.body, "refresh_token"), expiresAt };
+  const scopes = stringField(answer.body, "scope")?.split(" ").filter(Boolean) ?? [];
+  return { accessToken, refreshToken: stringField(answer.body, "refresh_token"), expiresAt, scopes };
 }

@@ -10,7 +10,7 @@ import { oauthResult, readProfile } from "../oauth/refresh.ts";
  * The Microsoft identity platform wants the scope on a refresh. `.default` asks again for
  * what the user already consented to on Graph, and offline_access keeps a refresh token coming.
  */
-const graphRefreshScope = "https://graph.microsoft.com/.default offline_access";
+export const graphRefreshScope = "https://graph.microsoft.com/.default offline_access";
 
 /** What account_mismatch says for each request field that Graph contradicts. */
 const mismatchDetails = {

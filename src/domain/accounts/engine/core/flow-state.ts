@@ -20,7 +20,8 @@ export function parseFlowState(json: Record<string, unknown> | null): FlowState 
   if (json === null) return { flow: "one_shot" };
   if (json.v !== undefined && json.v !== FLOW_STATE_VERSION) throw invalid("v", `version ${String(json.v)} is not known`);
   const duplicateOf = optionalText(json, "duplicateOf");
-  const extra = duplicateOf === undefined ? {} : { duplicateOf };
+  if (json.reconnect !== undefined && json.reconnect !== true) throw invalid("reconnect", "must be true when set");
+  const extra = { ...(duplicateOf === undefined ? {} : { duplicateOf }), ...(json.reconnect === true ? { reconnect: true as const } : {}) };
   switch (json.flow) {
     case "one_shot":
       return { flow: "one_shot", ...extra };

@@ -25,6 +25,8 @@ export type Input =
   | { type: "callFailed"; call: ProviderCall; errorKind: ErrorKind }
   /** createAccount found the provider identity already linked in the workspace. */
   | { type: "duplicate"; accountId: string }
+  /** A reconnection's login cannot replace the account's credentials: another provider identity, or the account was deleted. */
+  | { type: "refused"; errorKind: "account_mismatch" | "not_found" }
   // Ticks.
   /** The intent's expiry passed. `probed`: the provider side was asked how it stands first (or could not say). */
   | { type: "expiry"; probed: boolean };
@@ -56,7 +58,7 @@ export type Effect =
   | { type: "resend" }
   /** Ask the provider side how the login stands, and step its answer in. */
   | { type: "probe" }
-  /** Seal the request (and session) under the account id, insert the account, close the intent CONNECTED, in one transaction. */
+  /** Seal the request (and session) under the account id, insert the account (a reconnection: replace its credentials), close the intent CONNECTED, in one transaction. */
   | { type: "createAccount"; login: Login }
   /** Tell the provider side to drop a login we no longer want (best effort). */
   | { type: "cancelRemote" };

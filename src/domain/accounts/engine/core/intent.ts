@@ -25,7 +25,12 @@ export interface Intent {
 }
 
 /** What kind of login the intent carries, and what it needs to go on. Stored as intents.state. */
-export type FlowState = OneShotFlow | InteractiveFlow;
+export type FlowState = (OneShotFlow | InteractiveFlow) & Reconnecting;
+
+/** Set on a ReconnectAccount's intent: its login replaces the credentials of the existing account accountId. */
+export interface Reconnecting {
+  reconnect?: true;
+}
 
 /** Mail, Google, Outlook: the provider answers once. */
 export interface OneShotFlow {

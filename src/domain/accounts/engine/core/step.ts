@@ -77,6 +77,9 @@ export function step(intent: Intent, input: Input, at: number, rules: Rules): Tr
       return { ...failed, intent: { ...failed.intent, flow: { ...failed.intent.flow, duplicateOf: input.accountId } } };
     }
 
+    case "refused":
+      return isOpen(intent) ? close(intent, "FAILED", input.errorKind, at) : still(intent);
+
     case "expiry":
       if (!isDue(intent, at)) return still(intent);
       // The provider side may have a refreshed checkpoint or the outcome we missed: ask first.

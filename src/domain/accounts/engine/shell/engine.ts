@@ -149,16 +149,20 @@ export class IntentEngine {
     const request = ctx.request ?? this.sealedRequest(record);
     const at = now();
     const account = connectedAccount(record, request, { ...login, accessTokenExpiresAt: login.accessTokenExpiresAt === undefined ? undefined : new Date(login.accessTokenExpiresAt) }, sealer, at);
-    const inserted = await store.insertAccount(account, record.id, at);
-    if ("inserted" in inserted) {
+    const flow = intentOf(record).flow;
+    const written = flow.reconnect ? await store.reconnectAccount(account, record.id, at) : await store.insertAccount(account, record.id, at);
+    if ("inserted" in written || "reconnected" in written) {
+      const stored = "inserted" in written ? written.inserted : written.reconnected;
       // A one-shot connect says it in its rpc line; an interactive one ends here, maybe long after any call.
-      if (intentOf(record).flow.flow === "interactive") ctx.log.info({ intentId: record.id, accountId: record.accountId }, "account connected");
+      if (flow.flow === "interactive") ctx.log.info({ intentId: record.id, accountId: record.accountId }, flow.reconnect ? "account reconnected" : "account connected");
       // What the store's transaction did to the intent.
       const connected: IntentRecord = { ...record, status: "CONNECTED", closedAt: at, updatedAt: at, secrets: null, revision: record.revision + 1 };
-      return { record: connected, account: inserted.inserted };
+      return { record: connected, account: stored };
     }
-    if ("duplicateOf" in inserted) return this.dispatch(await this.reread(record), { type: "duplicate", accountId: inserted.duplicateOf }, ctx);
-    return { record: inserted.intentGone ?? (await this.reread(record)) };
+    if ("duplicateOf" in written) return this.dispatch(await this.reread(record), { type: "duplicate", accountId: written.duplicateOf }, ctx);
+    if ("otherIdentity" in written) return this.dispatch(await this.reread(record), { type: "refused", errorKind: "account_mismatch" }, ctx);
+    if ("accountGone" in written) return this.dispatch(await this.reread(record), { type: "refused", errorKind: "not_found" }, ctx);
+    return { record: written.intentGone ?? (await this.reread(record)) };
   }
 
   /** An interactive intent keeps its request sealed under its own id while it waits (any replica may create the account). */
