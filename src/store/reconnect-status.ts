@@ -37,11 +37,17 @@ export function wasReconnection(intent: Pick<IntentRecord, "state" | "identityKe
   return isReconnectState(intent.state) || isReconnectIdentity(intent.identityKey);
 }
 
+const RECONNECT_KEY_PREFIX = "account:";
+
 /**
- * Whether an intent's identity key is a reconnection's: domain/accounts/new-intent.ts keys one
- * `account:<id>` (ConnectAccount's keys are `user:`, `token:` or fresh ones), so only these can
- * end an intent that holds an account RECONNECTING.
+ * A reconnection's identity key: the account itself (ConnectAccount's keys are `user:`, `token:`, `phone:`
+ * or `qr:`, domain/accounts/variants.ts: never an account), so one reconnection of an account is open at a time.
  */
+export function reconnectIdentityKey(accountId: string): string {
+  return `${RECONNECT_KEY_PREFIX}${accountId}`;
+}
+
+/** Whether an intent's identity key is a reconnection's (reconnectIdentityKey). */
 export function isReconnectIdentity(identityKey: string): boolean {
-  return identityKey.startsWith("account:");
+  return identityKey.startsWith(RECONNECT_KEY_PREFIX);
 }
