@@ -1,7 +1,8 @@
-import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import {
   ConnectAccountRequestSchema,
+  ConnectAccountResponseSchema,
   GetAccountRequestSchema,
   ListAccountsRequestSchema,
 } from "../../gen/postpress/accounts/v1/account_service_pb.js";
@@ -26,6 +27,9 @@ export const connectRequest = () => toBinary(ConnectAccountRequestSchema, create
 export const getRequest = (accountId: string) => toBinary(GetAccountRequestSchema, create(GetAccountRequestSchema, { accountId }));
 export const credentialsRequest = (accountId: string) => toBinary(GetCredentialsRequestSchema, create(GetCredentialsRequestSchema, { accountId }));
 export const listRequest = () => toBinary(ListAccountsRequestSchema, create(ListAccountsRequestSchema, { pageSize: 50 }));
+
+/** True when a ConnectAccount answer is a success: the account, created (its size varies with the bench connector's counter). */
+export const isAccountCreated = (answer: Uint8Array) => fromBinary(ConnectAccountResponseSchema, answer).outcome.case === "accountCreated";
 
 /** The 5-byte gRPC length prefix (uncompressed) around one message. */
 export function envelope(message: Uint8Array): Buffer {

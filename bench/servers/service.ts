@@ -7,6 +7,7 @@
  *   --data-dir DIR            where the SQLite file lives (default: a fresh temp dir)
  *   --connector-delay-ms N    how long the bench connector takes (default 0)
  *   --seed N                  accounts to create before listening (for GetAccount / ListAccounts)
+ *   --max-pending-intents N   MAX_PENDING_INTENTS (default: the production default)
  *   --credentials             serve CredentialService (CREDENTIALS_SERVICE=grpc) and seed an Outlook account with an
  *                             unexpired token plus a credentials:read key (for GetCredentials)
  */
@@ -42,6 +43,7 @@ const seed = Number(option("seed") ?? 0);
 const dataDir = option("data-dir") ?? mkdtempSync(join(tmpdir(), "ppa-bench-"));
 const databaseUrl = option("database-url");
 const schema = option("schema");
+const maxPendingIntents = option("max-pending-intents");
 const credentials = process.argv.includes("--credentials");
 
 const store =
@@ -71,8 +73,13 @@ if (seed > 0) {
 
 const credentialsSeed = credentials ? await seedCredentialsAccount(store, sealer, workspace) : undefined;
 
-// The configuration as in production (every default: the API-key cache included), CredentialService on the gRPC port when asked for.
-const server = build(loadConfig(credentials ? { CREDENTIALS_SERVICE: "grpc" } : {}), { store, sealer, connectors: [connector], log });
+// The configuration as in production (every default: the API-key cache included), but for the cap a burst scenario
+// raises, and CredentialService on the gRPC port when asked for.
+const settings = {
+  ...(maxPendingIntents === undefined ? {} : { MAX_PENDING_INTENTS: maxPendingIntents }),
+  ...(credentials ? { CREDENTIALS_SERVICE: "grpc" } : {}),
+};
+const server = build(loadConfig(settings), { store, sealer, connectors: [connector], log });
 const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
 
 /** Rows as the database holds them: every ConnectAccount that succeeded left one account and one CONNECTED intent. */

@@ -205,6 +205,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN granted_scopes TEXT;
     `,
   },
+  {
+    // Issue 18: the pending-intent cap counts a workspace's open intents on every ConnectAccount;
+    // without this the count walked every intent the workspace ever had (closed ones included).
+    version: 7,
+    sql: () => `
+      CREATE INDEX intents_open_workspace ON intents (workspace_id, expires_at) WHERE closed_at IS NULL;
+    `,
+  },
 ];
 
 /** The LISTEN/NOTIFY channel of the intents table in `schema` (the trigger's name for it). */

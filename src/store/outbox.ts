@@ -1,7 +1,7 @@
 import { newId } from "../ids.ts";
 import { eventTypesFromColumn } from "./event-rows.ts";
 import { insert } from "./sql-helpers.ts";
-import type { SqlDriver, SqlExecutor } from "./sql.ts";
+import type { SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
 import type { EventType, StatusChange } from "./store.ts";
 
 export interface NewEvent {
@@ -27,15 +27,7 @@ const EVENT_LOCK_SPACE = 1_702;
  */
 export async function appendEvent(tx: SqlExecutor, kind: SqlDriver["kind"], event: NewEvent): Promise<void> {
   if (kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [EVENT_LOCK_SPACE, event.workspaceId]);
-  const row = {
-    id: newId("evt_"),
-    workspace_id: event.workspaceId,
-    account_id: event.accountId,
-    type: event.type,
-    data: JSON.stringify(event.change ? { change: event.change } : {}),
-    created_at: event.at,
-  };
-  const [inserted] = await tx.query(...insert("events", row, "RETURNING seq"));
+  const [inserted] = await tx.query(...insert("events", eventRow(event), "RETURNING seq"));
   const endpoints = await tx.query("SELECT id, event_types FROM webhook_endpoints WHERE workspace_id = $1 AND status = 'ENABLED'", [event.workspaceId]);
   for (const endpoint of endpoints) {
     const types = eventTypesFromColumn(endpoint.event_types);
@@ -52,4 +44,51 @@ export async function appendEvent(tx: SqlExecutor, kind: SqlDriver["kind"], even
       }),
     );
   }
+}
+
+function eventRow(event: NewEvent): Record<string, SqlParam> {
+  return {
+    id: newId("evt_"),
+    workspace_id: event.workspaceId,
+    account_id: event.accountId,
+    type: event.type,
+    data: JSON.stringify(event.change ? { change: event.change } : {}),
+    created_at: event.at,
+  };
+}
+
+/** Crockford's base32, the ULID alphabet. */
+const ULID_DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/**
+ * appendEvent as CTEs of one PostgreSQL statement (after a comma, ending without one): the
+ * event and its deliveries are written if the CTE `source` has a row, under the same
+ * per-workspace lock, taken before the event's seq. Adds its values to `params`.
+ *
+ * A delivery's id is made here, one per matching endpoint: a fresh ULID's first 24 characters
+ * and the endpoint's ordinal in its last two (a workspace has at most MAX_ENDPOINTS, 16, far
+ * under the 1,024 two digits number), so still "whd_" + a ULID of this instant.
+ */
+export function outboxStatements(source: string, params: SqlParam[], event: NewEvent): string {
+  const row = eventRow(event);
+  const at = (value: SqlParam) => `$${params.push(value)}`;
+  const eventValues = Object.values(row).map(at).join(", ");
+  const workspace = at(event.workspaceId);
+  const type = at(event.type);
+  const when = at(event.at);
+  const idBase = at(newId("whd_").slice(0, -2));
+  const digits = at(ULID_DIGITS);
+  return `locked AS (
+      SELECT pg_advisory_xact_lock(${at(EVENT_LOCK_SPACE)}, hashtext(${workspace})) FROM ${source}
+    ), event_row AS (
+      INSERT INTO events (${Object.keys(row).join(", ")}) SELECT ${eventValues} FROM locked RETURNING seq
+    ), deliveries AS (
+      INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_seq, status, next_attempt_at, created_at)
+      SELECT ${idBase} || substr(${digits}, (endpoint.n / 32)::int % 32 + 1, 1) || substr(${digits}, endpoint.n::int % 32 + 1, 1),
+             ${workspace}, endpoint.id, event_row.seq, 'PENDING', ${when}, ${when}
+      FROM event_row, (
+        SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM webhook_endpoints
+        WHERE workspace_id = ${workspace} AND status = 'ENABLED' AND (jsonb_array_length(event_types) = 0 OR event_types ? ${type})
+      ) AS endpoint
+    )`;
 }

@@ -2,17 +2,17 @@ import { appendEvent } from "./outbox.ts";
 import { accountFromRow, grantedScopesToRow, intentFromRow, secretsToRow, text, textOrNull } from "./rows.ts";
 import type { Row, SqlDriver, SqlExecutor } from "./sql.ts";
 import { assignments, first, Rollback, rollingBack } from "./sql-helpers.ts";
-import { closing, openIntentIn } from "./sql-intents.ts";
+import { closing, openIntentIn, type PendingBound } from "./sql-intents.ts";
 import type { AccountRecord, AccountStatus, IntentRecord, OpenReconnectIntentResult, ReconnectAccountResult } from "./store.ts";
 
 /**
  * ReconnectAccount's writes. The account is RECONNECTING exactly while an intent for it is
  * open: opening one marks it (remembering the status it had), the reconnection's success
  * replaces its credentials and makes it CONNECTED, and any other end of its last open intent
- * puts the status back (revertReconnects, in the transaction that closes the intent). Each
+ * puts the status back (reconnect-status.ts, in the transaction that closes the intent). Each
  * status change goes to the outbox with it.
  */
-export function createReconnectStore(db: SqlDriver, announce: (intentIds: readonly string[]) => void) {
+export function createReconnectStore(db: SqlDriver, announce: (intentIds: readonly string[]) => void, bound: PendingBound | undefined) {
   const forUpdate = db.kind === "postgres" ? "FOR UPDATE" : "";
   return {
     /** In one transaction: the account must be live; the intent opens as openIntent does; the account becomes RECONNECTING. */
@@ -22,10 +22,9 @@ export function createReconnectStore(db: SqlDriver, announce: (intentIds: readon
         // Locks the account row: a delete or another reconnection of it waits for this one.
         const [account] = await tx.query(`SELECT status FROM accounts WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED' ${forUpdate}`, [intent.workspaceId, intent.accountId]);
         if (!account) return { accountGone: true };
-        const opened = await openIntentIn(tx, intent, now, restart, maxOpen, written);
-        // An expired intent closed on the way may have been the one that held the account RECONNECTING.
-        if (!("opened" in opened)) await revertReconnects(tx, db.kind, [intent.accountId], now);
-        else if (account.status !== "RECONNECTING") await markReconnecting(tx, db.kind, intent, text(account.status) as AccountStatus, now);
+        // An intent it expires or cancels may have held the account RECONNECTING: openIntentIn puts the status back unless this one opens.
+        const opened = await openIntentIn(tx, db.kind, intent, now, restart, maxOpen, written, bound);
+        if ("opened" in opened && account.status !== "RECONNECTING") await markReconnecting(tx, db.kind, intent, text(account.status) as AccountStatus, now);
         return opened;
       });
       if (written.length > 0) announce(written.map((row) => text(row.id)));
@@ -89,30 +88,4 @@ async function markReconnecting(tx: SqlExecutor, kind: SqlDriver["kind"], intent
     [intent.workspaceId, intent.accountId, at],
   );
   await appendEvent(tx, kind, { workspaceId: intent.workspaceId, accountId: intent.accountId, type: "account.status_changed", change: { from, to: "RECONNECTING", reason: null }, at });
-}
-
-/**
- * Inside the transaction that closed intents of these accounts: each account still
- * RECONNECTING with no open intent left goes back to the status it had (its reason kept).
- * Accounts that are not reconnecting (and the fresh ids of ConnectAccount's intents) are untouched.
- */
-export async function revertReconnects(tx: SqlExecutor, kind: SqlDriver["kind"], accountIds: readonly string[], at: Date): Promise<void> {
-  for (const accountId of new Set(accountIds)) {
-    const rows = await tx.query(
-      `UPDATE accounts SET status = status_before_reconnect, status_before_reconnect = NULL, status_changed_at = $2, updated_at = $2
-       WHERE id = $1 AND status = 'RECONNECTING' AND status_before_reconnect IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM intents WHERE intents.workspace_id = accounts.workspace_id AND intents.account_id = $1 AND intents.closed_at IS NULL)
-       RETURNING workspace_id, status, status_reason`,
-      [accountId, at],
-    );
-    for (const row of rows) {
-      const change = { from: "RECONNECTING" as const, to: text(row.status) as AccountStatus, reason: textOrNull(row.status_reason) };
-      await appendEvent(tx, kind, { workspaceId: text(row.workspace_id), accountId, type: "account.status_changed", change, at });
-    }
-  }
-}
-
-/** Whether an intent's stored flow state is a reconnection's (engine/core/flow-state.ts writes `reconnect: true`). */
-export function isReconnectState(state: Record<string, unknown> | null | undefined): boolean {
-  return state?.reconnect === true;
 }

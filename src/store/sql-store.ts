@@ -3,27 +3,27 @@ import {
   ACCOUNT_SUMMARY_COLUMNS,
   accountFromRow,
   accountSummaryFromRow,
-  accountToRow,
   apiKeyFromRow,
   apiKeyToRow,
   scopesToText,
   intentFromRow,
   intentPatchToRow,
-  intentToRow,
   text,
   workspaceFromRow,
   workspaceToRow,
 } from "./rows.ts";
 import { appendEvent } from "./outbox.ts";
+import { createConnectWrites } from "./connect-writes.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { createCredentialStore } from "./sql-credentials.ts";
 import { createEventStore } from "./sql-events.ts";
-import { assignments, first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
-import { closing, openIntentIn } from "./sql-intents.ts";
-import { createReconnectStore, isReconnectState, revertReconnects } from "./sql-reconnect.ts";
+import { assignments, first, insert } from "./sql-helpers.ts";
+import { closing, PendingBound } from "./sql-intents.ts";
+import { isReconnectState, revertReconnects, wasReconnection } from "./reconnect-status.ts";
+import { createReconnectStore } from "./sql-reconnect.ts";
 import { createSecretStore } from "./sql-secrets.ts";
 import { createWebhookStore } from "./sql-webhooks.ts";
-import type { InsertAccountResult, IntentChanges, Store } from "./store.ts";
+import type { IntentChanges, Store } from "./store.ts";
 
 export interface SqlStoreChanges {
   /** What subscribers of store.changes hear. */
@@ -42,6 +42,8 @@ const IN_LIST_CHUNK = 500;
  */
 export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
   const announce = changes.announce ?? (() => {});
+  // Only the server's store opens intents in an embedded file; PostgreSQL's replicas share theirs.
+  const bound = db.kind === "sqlite" ? new PendingBound() : undefined;
   const announceRows = (rows: Row[]) => {
     if (rows.length > 0) announce(rows.map((row) => text(row.id)));
     return rows;
@@ -51,7 +53,8 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     changes: changes.feed,
     ...createEventStore(db),
     ...createWebhookStore(db),
-    ...createReconnectStore(db, announce),
+    ...createConnectWrites(db, announce, bound),
+    ...createReconnectStore(db, announce, bound),
     ...createCredentialStore(db),
     ...createSecretStore(db),
 
@@ -91,13 +94,6 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     async setApiKeyScopes(id, scopes) {
       const rows = await db.query("UPDATE api_keys SET scopes = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, scopesToText(scopes)]);
       return rows.length > 0;
-    },
-
-    async openIntent(intent, now, restart = false, maxOpen) {
-      const written: Row[] = [];
-      const result = await db.transaction((tx) => openIntentIn(tx, intent, now, restart, maxOpen, written));
-      announceRows(written);
-      return result;
     },
 
     async getIntents(ids) {
@@ -149,37 +145,10 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
           ["EXPIRED", at, expiredBefore, limit],
         );
         // Reconnections swept put their accounts' status back.
-        await revertReconnects(tx, db.kind, swept.filter((row) => isReconnectState(intentFromRow(row).state)).map((row) => text(row.account_id)), at);
+        await revertReconnects(tx, db.kind, swept.map(intentFromRow).filter(wasReconnection).map((intent) => intent.accountId), at);
         return swept;
       });
       return announceRows(rows).map(intentFromRow);
-    },
-
-    async insertAccount(account, intentId, now) {
-      return rollingBack(db, async (tx): Promise<InsertAccountResult> => {
-        // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
-        const closed = await tx.query(
-          `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
-          [intentId, account.workspaceId, "CONNECTED", now],
-        );
-        if (closed.length === 0) {
-          const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
-          return { intentGone: first(gone, intentFromRow) ?? null };
-        }
-        const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
-        const outcome = await insertOrFind(
-          tx,
-          insert("accounts", accountToRow(account), "ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *"),
-          ["SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity],
-        );
-        // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
-        if ("existing" in outcome) throw new Rollback<InsertAccountResult>({ duplicateOf: text(outcome.existing.id) });
-        await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
-        return { inserted: accountFromRow(outcome.inserted) };
-      }).then((result) => {
-        if ("inserted" in result) announce([intentId]);
-        return result;
-      });
     },
 
     async getAccount(workspaceId, id) {

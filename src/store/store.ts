@@ -52,6 +52,8 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore, Crede
    * identityKey) whose expiresAt <= now (status EXPIRED), then insert `intent`. If a live
    * one remains, return it as inProgress (unless `restart`, which closes it as CANCELED first).
    * With `maxOpen`, a workspace that already has that many open, unexpired intents gets tooMany.
+   * A reconnection's intent it ends puts its account's status back (as updateOpenIntent does) unless
+   * the new one holds the account; on PostgreSQL ConnectAccount's own intents open in one statement.
    */
   openIntent(intent: IntentRecord, now: Date, restart?: boolean, maxOpen?: number): Promise<OpenIntentResult>;
   /**

@@ -103,6 +103,24 @@ describe.each(backends)("Store reconnect contract: $kind", (backend) => {
     expect(await changes(target)).toEqual(["account.connected", "CONNECTED>RECONNECTING", "RECONNECTING>CONNECTED"]);
   });
 
+  it("an open that expires a stale reconnection but opens nothing (the cap) puts the account back, through openReconnectIntent and openIntent alike", async () => {
+    const now = new Date();
+    for (const open of [store.openReconnectIntent.bind(store), store.openIntent.bind(store)]) {
+      const target = await linked(now, "CONNECTED");
+      // Its process died before the engine wrote a flow state: the identity key alone says it is a reconnection.
+      const stale = await opened(target, now, { expiresAt: minutesFrom(now, 1), state: null });
+      expect(await statusOf(target)).toEqual(["RECONNECTING", null]);
+      const after = minutesFrom(now, 2);
+      const other = await store.openIntent(intent(target.workspaceId, after), after);
+      expect("opened" in other).toBe(true);
+      // One open intent in the workspace is its cap: the stale one expires in the same transaction, nothing opens.
+      expect(await open(reconnectIntent(target, after, { expiresAt: minutesFrom(after, 1) }), after, false, 1)).toEqual({ tooMany: { limit: 1 } });
+      expect((await store.getIntent(target.workspaceId, stale.id))!.status).toBe("EXPIRED");
+      expect(await statusOf(target)).toEqual(["CONNECTED", null]);
+      expect(await changes(target)).toEqual(["account.connected", "CONNECTED>RECONNECTING", "RECONNECTING>CONNECTED"]);
+    }
+  });
+
   it("reconnectAccount replaces credentials, options and identity details in one transaction with the intent's close; another identity or a deleted account write nothing", async () => {
     const now = new Date();
     const target = await linked(now);

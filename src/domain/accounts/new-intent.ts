@@ -1,5 +1,6 @@
 import type { ConnectAccountRequest } from "../../../gen/postpress/accounts/v1/account_service_pb.js";
 import { newId } from "../../ids.ts";
+import { reconnectIdentityKey } from "../../store/reconnect-status.ts";
 import type { AccountRecord, IntentRecord } from "../../store/store.ts";
 import type { Variant } from "../connectors/connector.ts";
 import { identityKeyOf, variantInfo } from "./variants.ts";
@@ -14,7 +15,7 @@ export function newIntent(request: ConnectAccountRequest & { variant: Variant },
  * key is the account, so one reconnection of an account is open at a time (auth_in_progress, restart).
  */
 export function newReconnectIntent(account: Pick<AccountRecord, "id" | "workspaceId" | "provider">, openedAt: Date, ttlMs: number): IntentRecord {
-  return openIntent(account.workspaceId, account.provider, `account:${account.id}`, account.id, openedAt, ttlMs);
+  return openIntent(account.workspaceId, account.provider, reconnectIdentityKey(account.id), account.id, openedAt, ttlMs);
 }
 
 function openIntent(workspaceId: string, provider: string, identityKey: string, accountId: string, openedAt: Date, ttlMs: number): IntentRecord {

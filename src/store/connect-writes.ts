@@ -1,0 +1,148 @@
+import { AppError } from "../errors/app-error.ts";
+import { accountFromRow, accountToRow, intentFromRow, intentToRow, text } from "./rows.ts";
+import { appendEvent, outboxStatements } from "./outbox.ts";
+import { isReconnectIdentity } from "./reconnect-status.ts";
+import type { Row, SqlDriver, SqlParam } from "./sql.ts";
+import { first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
+import { closedColumns, closing, openIntentIn, type PendingBound } from "./sql-intents.ts";
+import type { InsertAccountResult, Store } from "./store.ts";
+
+/**
+ * The two writes of every ConnectAccount: opening the intent, and creating the account while
+ * closing it. On PostgreSQL each is one statement (data-modifying CTEs, atomic without a
+ * BEGIN/COMMIT round trip each), since round trips are what a ConnectAccount spends its time
+ * on there; SQLite (no UPDATE/INSERT inside WITH, and no round trips) runs the same steps as
+ * a transaction. The partial unique indexes settle races the same way on both.
+ *
+ * A reconnection's intent (identity key `account:<id>`) opens through the transaction on both:
+ * expiring or canceling one may have to put its account's status back (openIntentIn), which
+ * the one statement does not do. ConnectAccount's own keys never name an account.
+ */
+export function createConnectWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, bound: PendingBound | undefined): Pick<Store, "openIntent" | "insertAccount"> {
+  const transactional = transactionWrites(db, announce, bound);
+  return db.kind === "postgres" ? postgresWrites(db, announce, transactional) : transactional;
+}
+
+const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
+type ConnectWrites = Pick<Store, "openIntent" | "insertAccount">;
+/** Tries of a write whose conflicting row vanished before it could be read (PostgreSQL's READ COMMITTED). */
+const ATTEMPTS = 3;
+
+function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, transactional: ConnectWrites): ConnectWrites {
+  return {
+    async openIntent(intent, now, restart = false, maxOpen) {
+      if (isReconnectIdentity(intent.identityKey)) return transactional.openIntent(intent, now, restart, maxOpen);
+      const row = intentToRow(intent);
+      const params: SqlParam[] = [intent.workspaceId, intent.provider, intent.identityKey, now, ...Object.values(row)];
+      const values = Object.keys(row).map((_, i) => `$${i + 5}`).join(", ");
+      // A restart ends whatever is open for the identity (CANCELED, or EXPIRED if it is); an open alone ends only an expired one.
+      const ending = restart ? OPEN_FOR_IDENTITY : `${OPEN_FOR_IDENTITY} AND expires_at <= $4`;
+      let pending = "";
+      let underCap = "";
+      if (maxOpen !== undefined) {
+        params.push(maxOpen);
+        const cap = `$${params.length}`;
+        // No lock, as before: opens in the same instant on several connections may pass the cap by as many as run at once.
+        // The statement's snapshot still counts the intent it cancels: counted one past the cap, less that one.
+        pending = `, pending AS (
+          SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM intents WHERE workspace_id = $1 AND closed_at IS NULL AND expires_at > $4 LIMIT ${cap} + 1) AS p)
+               - (SELECT COUNT(*) FROM ended WHERE status = 'CANCELED') AS n)`;
+        underCap = ` AND (SELECT n FROM pending) < ${cap}`;
+      }
+      // The INSERT reads `ended` so that the earlier intent is closed (out of the partial unique index) before it inserts.
+      const sql = `WITH ended AS (
+          UPDATE intents SET status = CASE WHEN expires_at <= $4 THEN 'EXPIRED' ELSE 'CANCELED' END, ${closedColumns("$4")}
+          WHERE ${ending} RETURNING id, status
+        )${pending}, opened AS (
+          INSERT INTO intents (${Object.keys(row).join(", ")}) SELECT ${values} WHERE (SELECT COUNT(*) FROM ended) >= 0${underCap}
+          ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *
+        )
+        SELECT (SELECT array_agg(id) FROM ended) AS ended_ids, ${maxOpen === undefined ? "0" : "(SELECT n FROM pending)"} AS pending_intents, opened.*
+        FROM (SELECT 1) AS one LEFT JOIN opened ON true`;
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const [result] = await db.query(sql, params);
+        const written = [...((result?.ended_ids as string[] | null) ?? []), ...(result?.id == null ? [] : [text(result.id)])];
+        if (written.length > 0) announce(written);
+        if (result?.id != null) return { opened: intentFromRow(result) };
+        if (maxOpen !== undefined && Number(result?.pending_intents) >= maxOpen) return { tooMany: { limit: maxOpen } };
+        const existing = first(await db.query(`SELECT * FROM intents WHERE ${OPEN_FOR_IDENTITY}`, params.slice(0, 3)), intentFromRow);
+        if (existing) return { inProgress: existing };
+        // Closed by someone else between the two statements: open again.
+      }
+      throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+    },
+
+    async insertAccount(account, intentId, now) {
+      const row = accountToRow(account);
+      const params: SqlParam[] = [intentId, account.workspaceId, now, ...Object.values(row)];
+      const values = Object.keys(row).map((_, i) => `$${i + 4}`).join(", ");
+      const outbox = outboxStatements("account_row", params, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
+      // The intent's row lock first, so a concurrent restart or close waits for us (or we for it); the account
+      // only if the intent is open and unexpired; the intent closed and the event written only if the account was.
+      const sql = `WITH target AS (
+          SELECT id FROM intents WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $3 FOR UPDATE
+        ), account_row AS (
+          INSERT INTO accounts (${Object.keys(row).join(", ")}) SELECT ${values} FROM target
+          ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *
+        ), closed AS (
+          UPDATE intents SET status = 'CONNECTED', ${closedColumns("$3")}
+          WHERE id = $1 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM account_row) RETURNING id
+        ), ${outbox}
+        SELECT (SELECT COUNT(*) FROM target) AS intent_open, account_row.* FROM (SELECT 1) AS one LEFT JOIN account_row ON true`;
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const [result] = await db.query(sql, params);
+        if (result?.id != null) {
+          announce([intentId]);
+          return { inserted: accountFromRow(result) };
+        }
+        if (Number(result?.intent_open) === 0) {
+          const gone = await db.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
+          return { intentGone: first(gone, intentFromRow) ?? null };
+        }
+        // The identity is linked already: the intent stays open for the caller to fail it with its own error kind.
+        const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
+        const [existing] = await db.query("SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity);
+        if (existing) return { duplicateOf: text(existing.id) };
+        // Deleted between the two statements: insert again.
+      }
+      throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+    },
+  };
+}
+
+function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, bound: PendingBound | undefined): ConnectWrites {
+  return {
+    async openIntent(intent, now, restart = false, maxOpen) {
+      const written: Row[] = [];
+      const result = await db.transaction((tx) => openIntentIn(tx, db.kind, intent, now, restart, maxOpen, written, bound));
+      if (written.length > 0) announce(written.map((row) => text(row.id)));
+      return result;
+    },
+
+    async insertAccount(account, intentId, now) {
+      const result = await rollingBack(db, async (tx): Promise<InsertAccountResult> => {
+        // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
+        const closed = await tx.query(
+          `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
+          [intentId, account.workspaceId, "CONNECTED", now],
+        );
+        if (closed.length === 0) {
+          const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
+          return { intentGone: first(gone, intentFromRow) ?? null };
+        }
+        const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
+        const outcome = await insertOrFind(
+          tx,
+          insert("accounts", accountToRow(account), "ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *"),
+          ["SELECT id FROM accounts WHERE workspace_id = $1 AND provider = $2 AND provider_user_id = $3 AND status <> 'DELETED'", identity],
+        );
+        // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
+        if ("existing" in outcome) throw new Rollback<InsertAccountResult>({ duplicateOf: text(outcome.existing.id) });
+        await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
+        return { inserted: accountFromRow(outcome.inserted) };
+      });
+      if ("inserted" in result) announce([intentId]);
+      return result;
+    },
+  };
+}
