@@ -1,4 +1,4 @@
-import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import {
   ConnectAccountRequestSchema,
@@ -26,9 +26,8 @@ export const connectRequest = () => toBinary(ConnectAccountRequestSchema, create
 export const getRequest = (accountId: string) => toBinary(GetAccountRequestSchema, create(GetAccountRequestSchema, { accountId }));
 export const listRequest = () => toBinary(ListAccountsRequestSchema, create(ListAccountsRequestSchema, { pageSize: 50 }));
 
-/** What ConnectAccount answers on success; only the id (fixed length) differs between calls. */
-export const connectResponseSample = () =>
-  toBinary(ConnectAccountResponseSchema, create(ConnectAccountResponseSchema, { object: "AccountCreated", accountId: "acc_01JBENCHBENCHBENCHBENCHBEN" }));
+/** Whether a ConnectAccount answer is the account linked (not a checkpoint): what every bench call must get. */
+export const isAccountCreated = (answer: Uint8Array) => fromBinary(ConnectAccountResponseSchema, answer).outcome.case === "accountCreated";
 
 /** The 5-byte gRPC length prefix (uncompressed) around one message. */
 export function envelope(message: Uint8Array): Buffer {
