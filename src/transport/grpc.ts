@@ -246,6 +246,9 @@ function responseHeader(call: Call): grpc.Metadata {
 
 /** A key sent more than once comes back joined with ", ", as HTTP/1.1 joins it, so the pipeline sees the repetition. */
 function metadataValue(metadata: grpc.Metadata, name: string): string | undefined {
-  const values = metadata.get(name).filter((value) => typeof value === "string");
-  return values.length > 0 ? values.join(", ") : undefined;
+  const values = metadata.get(name);
+  // The usual case, a header sent once (or not at all), without building arrays per lookup.
+  if (values.length <= 1) return typeof values[0] === "string" ? values[0] : undefined;
+  const strings = values.filter((value) => typeof value === "string");
+  return strings.length > 0 ? strings.join(", ") : undefined;
 }
