@@ -23,10 +23,10 @@ import { createEventServiceImpl } from "./rpc/events.ts";
 import { createCallPipeline } from "./rpc/call.ts";
 import { createRestHandler, REST_PREFIX } from "./rest/routes.ts";
 import type { Store } from "./store/store.ts";
-import { createConnectHandler } from "./transport/connect.ts";
 import { withCors } from "./transport/cors.ts";
 import { createGrpcTransport } from "./transport/grpc.ts";
 import { createHttpServer } from "./transport/http-server.ts";
+import { lazyHandler } from "./transport/lazy-handler.ts";
 
 /** What the server runs on besides its configuration: built by the caller, injected by tests. */
 export interface ServerDeps {
@@ -109,7 +109,8 @@ export function build(
   const credentials = credentialServiceBindings(config.credentials.service, reader);
   const grpcHealth = createGrpcHealth(health, [...services, ...(config.credentials.service === "off" ? [] : [credentials.grpc])].map((s) => s.service.typeName));
   const grpcTransport = createGrpcTransport([...services, credentials.grpc], pipeline, shutdown.signal, grpcHealth, config.transport);
-  const connect = createConnectHandler([...services, credentials.http], pipeline, shutdown.signal);
+  // Connect and gRPC-Web (connect-node) are loaded on their first request: see lazy-handler.ts.
+  const connect = lazyHandler(pipeline, () => import("./transport/connect.ts").then((m) => m.createConnectHandler([...services, credentials.http], pipeline, shutdown.signal)));
   const rest = createRestHandler(accounts, pipeline, shutdown.signal);
   // CORS above the REST/Connect split: one origin policy for every browser-facing surface.
   const routed = withCors(config.transport.corsAllowedOrigins ?? [], (req, res, refusal) => (req.url?.startsWith(REST_PREFIX) ? rest(req, res, refusal) : connect(req, res, refusal)));

@@ -28,7 +28,7 @@ export const getRequest = (accountId: string) => toBinary(GetAccountRequestSchem
 export const credentialsRequest = (accountId: string) => toBinary(GetCredentialsRequestSchema, create(GetCredentialsRequestSchema, { accountId }));
 export const listRequest = () => toBinary(ListAccountsRequestSchema, create(ListAccountsRequestSchema, { pageSize: 50 }));
 
-/** True when a ConnectAccount answer is a success: the account, created (its size varies with the bench connector's counter). */
+/** Whether a ConnectAccount answer is the account linked (not a checkpoint): what every bench call must get. */
 export const isAccountCreated = (answer: Uint8Array) => fromBinary(ConnectAccountResponseSchema, answer).outcome.case === "accountCreated";
 
 /** The 5-byte gRPC length prefix (uncompressed) around one message. */

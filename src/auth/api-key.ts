@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { newId } from "../ids.ts";
 
 /**
@@ -19,7 +19,8 @@ export function parseApiKey(token: string): ParsedApiKey | undefined {
 }
 
 export function hashSecret(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
+  // The one-shot form: no Hash object per call (the secret is checked on every call).
+  return hash("sha256", secret, "buffer");
 }
 
 export function secretMatches(secret: string, storedHash: Buffer): boolean {

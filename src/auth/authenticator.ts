@@ -43,6 +43,13 @@ export function createAuthenticator(store: Store, options: { cacheMs: number; no
   const now = options.now ?? Date.now;
   // Promises, so that the calls arriving together on a cold key share one read.
   const cache = new Map<string, { record: Promise<ApiKeyRecord | undefined>; until: number }>();
+  // One Caller per record read, rather than a new one (and a new scope set) per call.
+  const callers = new WeakMap<ApiKeyRecord, Caller>();
+  const callerOf = (record: ApiKeyRecord): Caller => {
+    let caller = callers.get(record);
+    if (!caller) callers.set(record, (caller = Object.freeze({ workspaceId: record.workspaceId, keyId: record.id, scopes: new Set(record.scopes) })));
+    return caller;
+  };
 
   const lookup = (keyId: string): Promise<ApiKeyRecord | undefined> => {
     if (options.cacheMs <= 0) return store.getApiKey(keyId);
@@ -69,6 +76,6 @@ export function createAuthenticator(store: Store, options: { cacheMs: number; no
     // Compare even when the id is unknown would not hide anything: ids are not secret.
     if (!record || !secretMatches(parsed.secret, record.secretHash)) throw new AppError("invalid_api_key");
     if (record.revokedAt) throw new AppError("revoked_api_key");
-    return { workspaceId: record.workspaceId, keyId: record.id, scopes: new Set(record.scopes) };
+    return callerOf(record);
   };
 }

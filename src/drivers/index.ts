@@ -4,9 +4,9 @@ import type { VariantCase } from "../domain/connectors/connector.ts";
 import type { TargetGuard } from "../net/target-guard.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { createDriverHost, type DriverHost } from "./host/host.ts";
-import { createTelegramDriver } from "./telegram/driver.ts";
+import { lazyDriver } from "./lazy-driver.ts";
+import { missingTelegramConfig } from "./telegram/config.ts";
 import { webDrivers } from "./web-drivers.ts";
-import { createWhatsAppDriver } from "./whatsapp/driver.ts";
 
 /** What the built-in drivers are configured from: both the server and the gateway process parse it. */
 export interface DriversSettings {
@@ -20,7 +20,13 @@ export interface DriversSettings {
  * OAuth: every interactive variant has a driver here.
  */
 export function builtInDrivers(config: DriversSettings, guard: TargetGuard): ProviderDriver[] {
-  return [createWhatsAppDriver({ guard }), createTelegramDriver({ app: telegramApp(config.drivers) }), ...webDrivers(config.webDrivers, guard)];
+  const app = telegramApp(config.drivers);
+  // WhatsApp's and Telegram's libraries are loaded on their first login (see lazy-driver.ts).
+  const whatsapp = lazyDriver(["whatsapp"], () => import("./whatsapp/driver.ts").then((m) => m.createWhatsAppDriver({ guard })));
+  const telegram = lazyDriver(["telegram"], () => import("./telegram/driver.ts").then((m) => m.createTelegramDriver({ app })), () => {
+    if (!app) throw missingTelegramConfig();
+  });
+  return [whatsapp, telegram, ...webDrivers(config.webDrivers, guard)];
 }
 
 /** A host of `drivers` with the configured limits: the in-process one and the gateway process's. */

@@ -1,5 +1,6 @@
 import type { WebDriversConfig } from "../config.ts";
-import { createTrustStore } from "../domain/connectors/mail/tls.ts";
+import type { SecureContext } from "node:tls";
+import { createTrustStore, extraCertificates } from "../domain/connectors/mail/tls.ts";
 import type { TargetGuard } from "../net/target-guard.ts";
 import type { DriverInput } from "./driver.ts";
 import { WebSession, type WebClientOptions } from "./http/client.ts";
@@ -18,9 +19,20 @@ export interface WebDriverEnv {
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function webDriverEnv(config: WebDriversConfig, guard: TargetGuard): WebDriverEnv {
+  // The trust store (hundreds of roots to parse, ~100 ms) is built on the first web login;
+  // the operator's extra CAs are checked now, so a bad file still fails the start.
+  extraCertificates(config.extraCaPem, "drivers");
+  let trust: SecureContext | undefined;
   return {
     config,
-    client: { trust: createTrustStore(config.extraCaPem, "drivers"), requestTimeoutMs: config.requestTimeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES, guard },
+    client: {
+      get trust() {
+        return (trust ??= createTrustStore(config.extraCaPem, "drivers"));
+      },
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      guard,
+    },
     runtime: { checkpointTtlMs: config.checkpointTtlMs, approvalPollMs: config.approvalPollMs },
   };
 }

@@ -155,6 +155,10 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       return first(await db.query("SELECT * FROM accounts WHERE workspace_id = $1 AND id = $2", [workspaceId, id]), accountFromRow);
     },
 
+    async getAccountSummary(workspaceId, id) {
+      return first(await db.query(`SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]), accountSummaryFromRow);
+    },
+
     async listAccounts(query) {
       const params: SqlParam[] = [query.workspaceId];
       const where = ["workspace_id = $1"];

@@ -100,6 +100,8 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore, Crede
    */
   reconnectAccount(account: AccountRecord, intentId: string, now: Date): Promise<ReconnectAccountResult>;
   getAccount(workspaceId: string, id: string): Promise<AccountRecord | undefined>;
+  /** The account without its sealed secrets (GetAccount's read): the secrets stay in the table. */
+  getAccountSummary(workspaceId: string, id: string): Promise<AccountSummary | undefined>;
   listAccounts(query: ListAccountsQuery): Promise<AccountSummary[]>;
   /** Soft delete: status DELETED, secrets erased, account.deleted in the outbox. Returns false if no live account has that id in that workspace. */
   deleteAccount(workspaceId: string, id: string, at: Date): Promise<boolean>;

@@ -17,7 +17,7 @@ export interface ConnectServiceBinding {
 }
 
 /** `refusal`: the request is already refused (an origin CORS does not allow), answered here in Connect's JSON. */
-type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, refusal?: AppError) => void;
+export type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, refusal?: AppError) => void;
 
 /** Why a request will not reach its RPC, carried from the body step to the request gate. */
 const problemKey = createContextKey<{ error: unknown } | undefined>(undefined);

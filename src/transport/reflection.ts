@@ -1,43 +1,58 @@
+import { createRequire } from "node:module";
 import type * as grpc from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
+import type { PackageDefinition } from "@grpc/proto-loader";
+import type { ReflectionService } from "@grpc/reflection";
 import { toBinary, type DescFile } from "@bufbuild/protobuf";
 import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { fileDescriptorSet, withDependencies } from "./descriptor-set.ts";
 
 type ReflectionHandler = grpc.handleBidiStreamingCall<unknown, unknown>;
+type ReflectionMethod = grpc.MethodDefinition<unknown, unknown>;
+
+/** The one RPC of reflection v1 and v1alpha: what grpcurl and `buf curl` call. */
+const REFLECTION_PATHS = ["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"];
+
+// CommonJS packages, loaded synchronously on first use (a serializer cannot wait for an import).
+const require = createRequire(import.meta.url);
 
 /**
- * gRPC server reflection (v1 and v1alpha) describing `files`, built on its first call:
- * indexing every descriptor takes ~150 ms and ~25 MB, for a service only tools such as
- * grpcurl and `buf curl` call. The services are registered at once, from an instance that
- * describes nothing (cheap), and their handlers hand each call to the real one.
+ * gRPC server reflection (v1 and v1alpha) describing `files`, built on its first call: loading
+ * @grpc/reflection (protobufjs, and its own .proto files parsed) and indexing every descriptor
+ * take ~150 ms and ~25 MB, for a service only tools such as grpcurl and `buf curl` call. Its
+ * methods are registered at once under their paths, and their handlers and serializers hand
+ * each call to the real ones.
  */
 export function addLazyReflection(server: Pick<grpc.Server, "addService">, files: DescFile[]): void {
-  let handlers: Map<string, ReflectionHandler> | undefined;
-  const handlerFor = (path: string): ReflectionHandler => {
-    if (!handlers) {
-      const built = new Map<string, ReflectionHandler>();
+  let built: Map<string, { method: ReflectionMethod; handler: ReflectionHandler }> | undefined;
+  const real = (path: string) => {
+    if (!built) {
+      const methods = new Map<string, { method: ReflectionMethod; handler: ReflectionHandler }>();
+      const { ReflectionService } = require("@grpc/reflection") as typeof import("@grpc/reflection");
       const service = new ReflectionService(reflectionPackage(files));
       answerEmptyExtensionLists(service, files);
       service.addToServer({
         addService: (definition, implementation) => {
-          for (const [name, method] of Object.entries(definition)) built.set(method.path, implementation[name] as ReflectionHandler);
+          for (const [name, method] of Object.entries(definition)) methods.set(method.path, { method, handler: implementation[name] as ReflectionHandler });
         },
       });
-      handlers = built;
+      built = methods;
     }
-    return handlers.get(path)!;
+    return built.get(path)!;
   };
-  new ReflectionService({}).addToServer({
-    addService: (definition, implementation) => {
-      const lazy = Object.fromEntries(
-        Object.keys(implementation).map((name): [string, ReflectionHandler] => [name, (call) => handlerFor(definition[name]!.path)(call)]),
-      );
-      server.addService(definition, lazy);
-    },
-  });
+  for (const path of REFLECTION_PATHS) {
+    const method: ReflectionMethod = {
+      path,
+      requestStream: true,
+      responseStream: true,
+      originalName: "serverReflectionInfo",
+      requestSerialize: (value) => real(path).method.requestSerialize(value),
+      requestDeserialize: (bytes) => real(path).method.requestDeserialize(bytes),
+      responseSerialize: (value) => real(path).method.responseSerialize(value),
+      responseDeserialize: (bytes) => real(path).method.responseDeserialize(bytes),
+    };
+    server.addService({ ServerReflectionInfo: method }, { ServerReflectionInfo: (call: Parameters<ReflectionHandler>[0]) => real(path).handler(call) });
+  }
 }
 
 /**
@@ -46,6 +61,7 @@ export function addLazyReflection(server: Pick<grpc.Server, "addService">, files
  * entry serves the original descriptors instead.
  */
 function reflectionPackage(files: DescFile[]): PackageDefinition {
+  const { loadFileDescriptorSetFromBuffer } = require("@grpc/proto-loader") as typeof import("@grpc/proto-loader");
   const packageDefinition = loadFileDescriptorSetFromBuffer(Buffer.from(fileDescriptorSet(files)));
   const originals = withDependencies(files).map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
   for (const definition of Object.values(packageDefinition)) {

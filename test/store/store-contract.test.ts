@@ -200,6 +200,10 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const later = minutesFrom(now, 1);
       expect(await store.insertAccount(record, open.id, later)).toEqual({ inserted: record });
       expect(await store.getAccount(ws, record.id)).toEqual(record);
+      // GetAccount's read: the same account, its sealed secrets left in the table.
+      const { secrets: _secrets, ...summary } = record;
+      expect(await store.getAccountSummary(ws, record.id)).toStrictEqual(summary);
+      expect(await store.getAccountSummary(ws, "acc_01JNOSUCHACCOUNTNOSUCHACCO")).toBeUndefined();
       expect(await store.getIntent(ws, open.id)).toEqual({ ...open, status: "CONNECTED", closedAt: later, updatedAt: later, secrets: null, revision: open.revision + 1 });
     });
 

@@ -95,8 +95,8 @@ export class AccountsService {
   }
 
   /** `log` makes the call's logger, asked for only if the account is pending (most reads log nothing). */
-  async get(workspaceId: string, accountId: string, log?: () => Logger): Promise<AccountRecord> {
-    const account = await this.store.getAccount(workspaceId, accountId);
+  async get(workspaceId: string, accountId: string, log?: () => Logger): Promise<AccountSummary> {
+    const account = await this.store.getAccountSummary(workspaceId, accountId);
     if (account) return account;
     // A pending account id: the provider side may have finished it while no replica was listening.
     const reconciled = log ? await this.commands.reconcile(workspaceId, accountId, log()) : undefined;

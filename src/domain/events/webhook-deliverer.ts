@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import { fetch, type Agent } from "undici";
 import { isAppError } from "../../errors/app-error.ts";
 import type { Sealer } from "../../crypto/sealer.ts";
 import type { AttemptResult, ClaimedDelivery, Store } from "../../store/store.ts";
@@ -7,7 +6,7 @@ import { eventPayload } from "./event-payload.ts";
 import { nextAttemptAt } from "./retry-schedule.ts";
 import { signatureHeader } from "./signature.ts";
 import { openSigningSecret } from "./webhook-endpoints.ts";
-import { guardedAgent } from "../../net/guarded-agent.ts";
+import { guardedFetch, type GuardedFetch } from "../../net/guarded-agent.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 import type { CheckUrl } from "./webhook-target.ts";
 import { WorkLoop } from "./work-loop.ts";
@@ -45,13 +44,13 @@ export class WebhookDeliverer {
   private readonly deps: WebhookDelivererDeps;
   private readonly loop: WorkLoop;
   private readonly now: () => Date;
-  private readonly dispatcher: Agent;
+  private readonly http: GuardedFetch;
   private stopping = false;
 
   constructor(deps: WebhookDelivererDeps) {
     this.deps = deps;
     this.now = deps.now ?? (() => new Date());
-    this.dispatcher = guardedAgent(deps.guard, "url");
+    this.http = guardedFetch(deps.guard, "url");
     this.loop = new WorkLoop(() => this.runRound(), deps.settings.pollMs, (err) => deps.log.error({ err }, "webhook delivery round failed"));
   }
 
@@ -63,7 +62,7 @@ export class WebhookDeliverer {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop.stop();
-    await this.dispatcher.close();
+    await this.http.close();
   }
 
   /** Sends every delivery due now, `concurrency` at a time; returns how many it attempted. */
@@ -102,7 +101,7 @@ export class WebhookDeliverer {
     try {
       const url = new URL(endpoint.url);
       await this.deps.checkUrl(url);
-      const response = await fetch(url, {
+      const response = await this.http.fetch(url, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -112,7 +111,6 @@ export class WebhookDeliverer {
         },
         body,
         redirect: "manual",
-        dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(this.deps.settings.timeoutMs),
       });
       // The answer's body is never kept (it could hold anything); it is read away so the connection can be reused.

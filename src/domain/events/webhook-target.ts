@@ -8,7 +8,7 @@ import type { TargetGuard } from "../../net/target-guard.ts";
  * naming field "url" when not (invalid_parameters for the URL's form, target_not_allowed for
  * where it points). Checked when an endpoint is created and again before every delivery,
  * since a name can resolve elsewhere later; the delivery itself dials only what the target
- * guard checked (guardedAgent), so a name answering differently on the dial is refused too.
+ * guard checked (guardedFetch), so a name answering differently on the dial is refused too.
  */
 export type CheckUrl = (url: URL) => Promise<void>;
 

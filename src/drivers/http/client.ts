@@ -1,8 +1,9 @@
 import type { SecureContext } from "node:tls";
 import type { Logger } from "pino";
-import { fetch as undiciFetch, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { AppError, isAppError } from "../../errors/app-error.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
+import { undici } from "../../net/undici.ts";
 import { proxyDispatcherFor } from "../proxy/dispatcher.ts";
 import type { ProxyEndpoint } from "../proxy/tunnel.ts";
 import { CookieJar } from "./cookie-jar.ts";
@@ -98,7 +99,7 @@ export class WebSession {
     const signals = [this.options.signal, timeout, ...(init.signal ? [init.signal] : [])];
     const started = performance.now();
     try {
-      const response = (await undiciFetch(url, {
+      const response = (await undici().fetch(url, {
         ...(init as object),
         dispatcher: this.dispatcher,
         signal: AbortSignal.any(signals),

@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type SecureContext } from "node:tls";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { undici } from "../../net/undici.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 import { ProxyType, type ProxyCredentials } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import { openTunnel, type ProxyEndpoint } from "./tunnel.ts";
@@ -24,6 +25,7 @@ export interface DispatcherOptions {
  * the proxy's to resolve. The caller closes the agent when the login ends.
  */
 export function proxyDispatcherFor(proxy: ProxyEndpoint | undefined, options: DispatcherOptions): Dispatcher & { close(): Promise<void> } {
+  const { Agent } = undici();
   return new Agent({
     connect(opts, callback) {
       const port = Number(opts.port) || (opts.protocol === "https:" ? 443 : 80);

@@ -1,8 +1,7 @@
 import type { Logger } from "pino";
-import { fetch } from "undici";
 import { AppError, isAppError } from "../../../errors/app-error.ts";
 import type { ErrorKind } from "../../../errors/catalogue.ts";
-import { guardedAgent } from "../../../net/guarded-agent.ts";
+import { guardedFetch } from "../../../net/guarded-agent.ts";
 import { createTargetGuard, type TargetGuard } from "../../../net/target-guard.ts";
 import { field } from "./json.ts";
 import { innerBudgetMs } from "../../deadline.ts";
@@ -74,7 +73,7 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHO
  * base URLs are the operator's, so a refused one is a server fault, not the caller's.
  */
 export function createHttpClient(options: HttpClientOptions, guard: TargetGuard = createTargetGuard()): HttpClient {
-  const dispatcher = guardedAgent(guard, "provider_url");
+  const http = guardedFetch(guard, "provider_url");
   return {
     async request(request) {
       const { provider, log } = request;
@@ -89,7 +88,7 @@ export function createHttpClient(options: HttpClientOptions, guard: TargetGuard 
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       try {
-        const response = await fetch(request.url, {
+        const response = await http.fetch(request.url, {
           method: request.form ? "POST" : "GET",
           headers: {
             accept: "application/json",
@@ -99,7 +98,6 @@ export function createHttpClient(options: HttpClientOptions, guard: TargetGuard 
           signal: AbortSignal.any([request.signal, timeout]),
           // Identity endpoints never redirect; following one would send the token elsewhere.
           redirect: "manual",
-          dispatcher,
         });
         const text = await readBounded(response, options.maxResponseBytes, provider);
         const answer: ProviderAnswer = {
