@@ -102,11 +102,9 @@ describe.each(CASES)("%s store, over %s", (backend, wire) => {
       const username = login("slow");
       const waiting = api().connect(twitter(username), { timeoutMs: 10_000 });
       await eventually(() => gateway.received.find((r) => r.request.variant.case === "twitter" && r.request.variant.value.username === username), 3000, "the first start");
-      const restartedAt = Date.now();
       const restarted = api().connect({ ...twitter(username), restart: true }, { timeoutMs: 10_000 });
+      // Canceled, not the provider's answer: the restart ended it (no clock needed to tell).
       expectError(await waiting, Code.Aborted, "errors/operation_canceled");
-      // Well before the provider (1.5 s) would have answered it.
-      expect(Date.now() - restartedAt).toBeLessThan(1000);
       const second = expectOk(await restarted);
       expect(second.object).toBe("Checkpoint");
       expect(expectOk(await api().solve(second.accountId, SCRIPT_CODE)).object).toBe("AccountCreated");

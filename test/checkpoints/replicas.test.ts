@@ -121,10 +121,9 @@ describe("two service processes on one PostgreSQL", () => {
     const onA = rpc(endpoint(a), "grpc").connect(tw(username), { timeoutMs: 15_000 });
     await eventually(() => gateway.received.find((x) => x.request.variant.case === "twitter" && x.request.variant.value.username === username), 5000, "A's start");
     expectError(await rpc(endpoint(b), "connect-binary").connect(tw(username)), Code.Aborted, "errors/auth_in_progress");
-    const restartedAt = Date.now();
     const onB = rpc(endpoint(b), "connect-binary").connect({ ...tw(username), restart: true }, { timeoutMs: 15_000 });
+    // Canceled, not the provider's answer: B's restart ended A's call.
     expectError(await onA, Code.Aborted, "errors/operation_canceled");
-    expect(Date.now() - restartedAt).toBeLessThan(1500);
     const second = expectOk(await onB);
     expect(second.object).toBe("Checkpoint");
     // Canceled on A from B: A's watch of the new one sees it end.
