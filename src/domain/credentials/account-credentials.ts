@@ -8,7 +8,7 @@ import {
 } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
 import type { Sealer } from "../../crypto/sealer.ts";
 import { AppError } from "../../errors/app-error.ts";
-import type { AccountRecord, SealedBlob } from "../../store/store.ts";
+import type { SealedAccount, SealedBlob } from "../../store/store.ts";
 import type { ProviderSession } from "../connectors/interactive.ts";
 import type { RefreshedToken } from "../connectors/oauth/refresh.ts";
 import { openCredentials as openStored, sealCredentials } from "./sealed-credentials.ts";
@@ -78,7 +78,7 @@ export interface ProxyCredentials {
 export type Credentials = (MailCredentials | OAuthCredentials | ProviderSessionCredentials) & { proxy: ProxyCredentials | undefined };
 
 /** The account's credentials, opened. A secret: never log it. */
-export function openCredentials(sealer: Sealer, account: AccountRecord & { secrets: SealedBlob }): Credentials {
+export function openCredentials(sealer: Sealer, account: SealedAccount & { secrets: SealedBlob }): Credentials {
   const { credentials, session } = openStored(sealer, account.secrets, account.workspaceId, account.id);
   return { ...credentialsOf(credentials, session), proxy: credentials.proxy && proxyOf(credentials.proxy) };
 }
@@ -88,7 +88,7 @@ export function openCredentials(sealer: Sealer, account: AccountRecord & { secre
  * came), its expiry and granted scopes in place of the old ones; every other field, the
  * settings and the session stay as they were.
  */
-export function sealRefreshed(sealer: Sealer, account: AccountRecord & { secrets: SealedBlob }, refreshed: RefreshedToken): SealedBlob {
+export function sealRefreshed(sealer: Sealer, account: SealedAccount & { secrets: SealedBlob }, refreshed: RefreshedToken): SealedBlob {
   const stored = openStored(sealer, account.secrets, account.workspaceId, account.id);
   const { family } = stored.credentials;
   if (family.case !== "oauth") throw new AppError("unexpected_error", { detail: "The account's credentials are no longer OAuth tokens." });

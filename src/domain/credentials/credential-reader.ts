@@ -4,14 +4,14 @@ import type { Caller } from "../../auth/authenticator.ts";
 import type { Sealer } from "../../crypto/sealer.ts";
 import { AppError, isAppError } from "../../errors/app-error.ts";
 import type { MetricsSink } from "../../observability/metrics.ts";
-import type { Store } from "../../store/store.ts";
+import type { SealedAccount, SealedBlob, Store } from "../../store/store.ts";
 import type { CallScope } from "../accounts/call-scope.ts";
 import { openCredentials, type Credentials } from "./account-credentials.ts";
-import type { LiveAccount, TokenRefresher } from "./token-refresher.ts";
+import type { TokenRefresher } from "./token-refresher.ts";
 
 /** What GetCredentials answers: the account, its credentials, and for OAuth the token's expiry and scopes. */
 export interface CredentialsRead {
-  account: LiveAccount;
+  account: SealedAccount & { secrets: SealedBlob };
   credentials: Credentials;
   accessTokenExpiresAt: Date | null;
   /** OAuth: the scopes granted the token (stored with it at its link or last refresh); empty when the provider never said. */
@@ -47,7 +47,7 @@ export class CredentialReader {
     let kind = "unknown";
     let refreshed = false;
     try {
-      const account = await this.deps.store.getAccount(caller.workspaceId, accountId);
+      const account = await this.deps.store.getSealedAccount(caller.workspaceId, accountId);
       if (!account?.secrets || account.status === "DELETED") throw new AppError("not_found", { metadata: { accountId } });
       if (account.status === "CREDENTIALS_EXPIRED") {
         throw new AppError("invalid_credentials", { detail: "The provider refused the account's credentials: reconnect the account.", metadata: { accountId } });
