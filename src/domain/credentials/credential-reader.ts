@@ -34,12 +34,16 @@ export interface CredentialReaderDeps {
  */
 export class CredentialReader {
   private readonly deps: CredentialReaderDeps;
-  /** The audit line's fields are ids, names and kinds, never a value: like the per-RPC line, it skips the redaction net (a fifth of a read's CPU). */
+  /**
+   * The audit line's fields are ids, names and kinds, never a value: like the per-RPC line, it
+   * skips the redaction net (a fifth of a read's CPU). Its constant field is bound once, so
+   * pino serialises it once rather than on every line.
+   */
   private readonly auditLog: Logger;
 
   constructor(deps: CredentialReaderDeps) {
     this.deps = deps;
-    this.auditLog = withoutRedaction(deps.log);
+    this.auditLog = withoutRedaction(deps.log).child({ audit: "credentials.read" });
   }
 
   /** `scope` is made only when a refresh needs the call's deadline and signal (most reads need neither). */
@@ -71,7 +75,7 @@ export class CredentialReader {
 
   private audit(caller: Caller, accountId: string, kinds: string[], outcome: string, refreshed: boolean): void {
     // Names, ids and kinds only: the values never reach a log line.
-    this.auditLog.info({ audit: "credentials.read", keyId: caller.keyId, workspace: caller.workspaceId, accountId, kinds, outcome, refreshed }, "credentials read");
+    this.auditLog.info({ keyId: caller.keyId, workspace: caller.workspaceId, accountId, kinds, outcome, refreshed }, "credentials read");
     this.deps.metrics.credentialsRead(kinds[0] ?? "unknown", outcome, refreshed);
   }
 }
