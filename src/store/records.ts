@@ -63,6 +63,9 @@ export interface AccountRecord {
 /** An account as a listing shows it: all but its sealed secrets, which no listing needs. */
 export type AccountSummary = Omit<AccountRecord, "secrets">;
 
+/** What reading an account's credentials needs of it (GetCredentials' read): no identity, options or times. */
+export type SealedAccount = Pick<AccountRecord, "id" | "workspaceId" | "provider" | "status" | "secrets" | "accessTokenExpiresAt" | "grantedScopes">;
+
 export type IntentStatus = "OPEN" | "CHECKPOINT" | "CONNECTED" | "FAILED" | "CANCELED" | "EXPIRED";
 
 export interface IntentRecord {

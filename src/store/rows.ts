@@ -1,4 +1,4 @@
-import type { IntentPatch, AccountRecord, AccountStatus, AccountSummary, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedBlob, Workspace } from "./store.ts";
+import type { IntentPatch, AccountRecord, AccountStatus, AccountSummary, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedAccount, SealedBlob, Workspace } from "./store.ts";
 import type { Row, SqlParam } from "./sql.ts";
 
 /**
@@ -121,9 +121,28 @@ export function accountToRow(account: AccountRecord): Record<string, SqlParam> {
 }
 
 export function accountFromRow(row: Row): AccountRecord {
+  return { ...accountSummaryFromRow(row), secrets: secretsFromRow(row), ...grantedScopesFromRow(row) };
+}
+
+/** The columns sealedAccountFromRow reads. */
+export const SEALED_ACCOUNT_COLUMNS = "id, workspace_id, provider, status, secrets_key_id, secrets_envelope, access_token_expires_at, granted_scopes";
+
+export function sealedAccountFromRow(row: Row): SealedAccount {
+  return {
+    id: text(row.id),
+    workspaceId: text(row.workspace_id),
+    provider: text(row.provider),
+    status: text(row.status) as AccountStatus,
+    secrets: secretsFromRow(row),
+    accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
+    ...grantedScopesFromRow(row),
+  };
+}
+
+// Absent rather than undefined-valued, like the optional identity fields.
+function grantedScopesFromRow(row: Row): { grantedScopes?: string[] } {
   const scopes = textOrNull(row.granted_scopes);
-  // Absent rather than undefined-valued, like the optional identity fields.
-  return { ...accountSummaryFromRow(row), secrets: secretsFromRow(row), ...(scopes === null ? {} : { grantedScopes: scopes.split(" ").filter(Boolean) }) };
+  return scopes === null ? {} : { grantedScopes: scopes.split(" ").filter(Boolean) };
 }
 
 /** Space-separated, as OAuth writes a scope; none known: NULL. */

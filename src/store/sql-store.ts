@@ -8,6 +8,8 @@ import {
   scopesToText,
   intentFromRow,
   intentPatchToRow,
+  SEALED_ACCOUNT_COLUMNS,
+  sealedAccountFromRow,
   text,
   workspaceFromRow,
   workspaceToRow,
@@ -157,6 +159,10 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
 
     async getAccountSummary(workspaceId, id) {
       return first(await db.query(`SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]), accountSummaryFromRow);
+    },
+
+    async getSealedAccount(workspaceId, id) {
+      return first(await db.query(`SELECT ${SEALED_ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]), sealedAccountFromRow);
     },
 
     async listAccounts(query) {

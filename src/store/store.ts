@@ -23,6 +23,7 @@ import type {
   OpenIntentResult,
   OpenReconnectIntentResult,
   ReconnectAccountResult,
+  SealedAccount,
   SealedBlob,
   Workspace,
 } from "./records.ts";
@@ -102,6 +103,8 @@ export interface Store extends EventStore, HealthCheckStore, WebhookStore, Crede
   getAccount(workspaceId: string, id: string): Promise<AccountRecord | undefined>;
   /** The account without its sealed secrets (GetAccount's read): the secrets stay in the table. */
   getAccountSummary(workspaceId: string, id: string): Promise<AccountSummary | undefined>;
+  /** The account's sealed credentials and what deciding on them needs (GetCredentials' read): its identity and options stay in the table. */
+  getSealedAccount(workspaceId: string, id: string): Promise<SealedAccount | undefined>;
   listAccounts(query: ListAccountsQuery): Promise<AccountSummary[]>;
   /** Soft delete: status DELETED, secrets erased, account.deleted in the outbox. Returns false if no live account has that id in that workspace. */
   deleteAccount(workspaceId: string, id: string, at: Date): Promise<boolean>;

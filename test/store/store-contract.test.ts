@@ -204,6 +204,10 @@ describe.each(backends)("Store contract: $kind", (backend) => {
       const { secrets: _secrets, ...summary } = record;
       expect(await store.getAccountSummary(ws, record.id)).toStrictEqual(summary);
       expect(await store.getAccountSummary(ws, "acc_01JNOSUCHACCOUNTNOSUCHACCO")).toBeUndefined();
+      // GetCredentials' read: the sealed secrets and what deciding on them needs, nothing else.
+      const { id, workspaceId, provider, status, secrets, accessTokenExpiresAt } = record;
+      expect(await store.getSealedAccount(ws, record.id)).toStrictEqual({ id, workspaceId, provider, status, secrets, accessTokenExpiresAt });
+      expect(await store.getSealedAccount(ws, "acc_01JNOSUCHACCOUNTNOSUCHACCO")).toBeUndefined();
       expect(await store.getIntent(ws, open.id)).toEqual({ ...open, status: "CONNECTED", closedAt: later, updatedAt: later, secrets: null, revision: open.revision + 1 });
     });
 

@@ -12,6 +12,9 @@ import { openCredentials, sealRefreshed, type Credentials, type OAuthCredentials
 
 export type LiveAccount = AccountRecord & { secrets: SealedBlob };
 
+/** Which account a refresh is for: it reads the rest itself, under the account's lock. */
+type AccountKey = Pick<AccountRecord, "workspaceId" | "id">;
+
 /**
  * Refreshes of different accounts one replica runs at once. On PostgreSQL each holds a pooled
  * connection (10 a replica) for as long as the provider takes to answer: a burst of due tokens
@@ -76,7 +79,7 @@ export class TokenRefresher {
    * own signal bounds its wait. `rejected`: an access token the provider refused before its
    * expiry (a health check's 401): still stored once the lock is held, it is refreshed even if not due.
    */
-  async fresh(account: LiveAccount, call: Call, rejected?: string): Promise<FreshToken> {
+  async fresh(account: AccountKey, call: Call, rejected?: string): Promise<FreshToken> {
     const key = `${account.workspaceId}/${account.id}`;
     let flight = this.flights.get(key);
     if (flight === undefined) {
@@ -88,7 +91,7 @@ export class TokenRefresher {
     return untilAborted(flight, call.signal);
   }
 
-  private async refreshLocked(account: LiveAccount, call: Call, rejected: string | undefined): Promise<FreshToken> {
+  private async refreshLocked(account: AccountKey, call: Call, rejected: string | undefined): Promise<FreshToken> {
     // The flight serves every joiner, so it is not stopped by the first caller leaving, only by its deadline.
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new AppError("request_timeout", { detail: "The token refresh did not finish before the request deadline." })), Math.max(1, innerBudgetMs(call.deadline)));
@@ -111,7 +114,7 @@ export class TokenRefresher {
     }
   }
 
-  private async refreshUnderLock(account: LiveAccount, flightCall: Call, rejected: string | undefined): Promise<FreshToken> {
+  private async refreshUnderLock(account: AccountKey, flightCall: Call, rejected: string | undefined): Promise<FreshToken> {
     const { store, lockTimeoutMs } = this.deps;
     const budgetMs = Math.max(1, innerBudgetMs(flightCall.deadline));
     const outcome = await store.refreshAccountLocked(account.workspaceId, account.id, Math.min(lockTimeoutMs, budgetMs), async (current): Promise<{ answer: Outcome; write?: RefreshWrite }> => {
