@@ -410,6 +410,9 @@ function rssOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: r2(kb("VmRSS") / 1024), peakMb: r2(kb("VmHWM") / 1024) };
 }
 
+/** The default of `npm start` (package.json) for Node's compile cache. */
+const COMPILE_CACHE_DIR = "node_modules/.cache/postpress-accounts";
+
 /**
  * `fresh`: each run on a new DATA_DIR (creating the sealing key, the SQLite file, migrations,
  * the bootstrap workspace and key). `existing`: every run on the one DATA_DIR a first,
@@ -426,7 +429,8 @@ async function runStartup(dir: "fresh" | "existing"): Promise<StartupResult> {
     const child = spawn("taskset", ["-c", String(settings.serverCpu), process.execPath, "--disable-warning=ExperimentalWarning", settings.main], {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "pipe"],
-      env: { ...env, DATA_DIR: dataDir, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: "127.0.0.1", DATABASE_URL: "", NODE_ENV: "", SEALING_KEYS: "", SEALING_ACTIVE_KEY: "" },
+      // NODE_COMPILE_CACHE as `npm start` sets it (package.json), so main.ts too is read from the cache.
+      env: { ...env, NODE_COMPILE_CACHE: env.NODE_COMPILE_CACHE ?? COMPILE_CACHE_DIR, DATA_DIR: dataDir, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: "127.0.0.1", DATABASE_URL: "", NODE_ENV: "", SEALING_KEYS: "", SEALING_ACTIVE_KEY: "" },
     });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));

@@ -23,7 +23,7 @@ try {
   }
   const { store, sealer } = await openRuntime(config, log);
   await bootstrapFirstStart(store, { dataDir: config.store.dataDir, production: config.production }, log);
-  const connectors = productionConnectors(config, log);
+  const connectors = await productionConnectors(config, log);
   const server = build(config, { store, sealer, connectors, log });
   const ports = await server.listen(config.listen);
   log.info(

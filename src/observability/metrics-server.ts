@@ -1,7 +1,10 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Metrics } from "./metrics.ts";
+
+// From the builtin, not an ES import of node:http, whose facade loads undici (see transport/http-server.ts).
+const { createServer } = process.getBuiltinModule("node:http");
 
 export const METRICS_PATH = "/metrics";
 

@@ -1,6 +1,6 @@
-import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Store } from "../store/store.ts";
 import type { MetricsSink } from "./metrics.ts";
+import { otelApi } from "./otel-api.ts";
 import { observe } from "./spans.ts";
 
 /** Outcomes that are answers, not failures of the store: a conflict on a unique key. */
@@ -34,7 +34,11 @@ export function untracedStore(store: Store): Store {
   for (const [operation, original] of Object.entries(store)) {
     if (typeof original !== "function") continue;
     const run = original as (...args: unknown[]) => unknown;
-    untraced[operation] = (...args: unknown[]) => context.with(ROOT_CONTEXT, () => run.apply(store, args));
+    untraced[operation] = (...args: unknown[]) => {
+      // With tracing off there is no context to leave.
+      const api = otelApi();
+      return api ? api.context.with(api.ROOT_CONTEXT, () => run.apply(store, args)) : run.apply(store, args);
+    };
   }
   return untraced as unknown as Store;
 }

@@ -1,13 +1,15 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
+import type * as OtelApi from "@opentelemetry/api";
+import type { Attributes, Tracer } from "@opentelemetry/api";
 import { AppError } from "../errors/app-error.ts";
+import { otelApi } from "./otel-api.ts";
 
 /**
- * The tracer of everything this service does; a no-op until tracing.ts registers a provider.
- * Asked for at each use, not kept: a kept one stays bound to the provider of its first use,
- * even once that provider is shut down and another registered.
+ * The tracer of everything this service does, from the API tracing.ts registered a provider
+ * with. Asked for at each use, not kept: a kept one stays bound to the provider of its first
+ * use, even once that provider is shut down and another registered.
  */
-export function tracer() {
-  return trace.getTracer("postpress-accounts");
+export function tracer(api: typeof OtelApi): Tracer {
+  return api.trace.getTracer("postpress-accounts");
 }
 
 /** "ok", or what an operation failed with: its catalogue kind, "unexpected_error" for anything else. */
@@ -22,16 +24,17 @@ export function outcomeOf(error: unknown): string {
  */
 export async function observe<T>(name: string, attributes: Attributes, fn: () => Promise<T>, done: (outcome: string, seconds: number) => void): Promise<T> {
   const started = performance.now();
-  const span = trace.getActiveSpan()?.isRecording() ? tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }) : undefined;
+  const api = otelApi();
+  const span = api?.trace.getActiveSpan()?.isRecording() ? tracer(api).startSpan(name, { kind: api.SpanKind.CLIENT, attributes }) : undefined;
   try {
-    const result = await (span ? context.with(trace.setSpan(context.active(), span), fn) : fn());
+    const result = await (api && span ? api.context.with(api.trace.setSpan(api.context.active(), span), fn) : fn());
     done("ok", (performance.now() - started) / 1000);
     return result;
   } catch (error) {
     const outcome = outcomeOf(error);
     done(outcome, (performance.now() - started) / 1000);
     span?.setAttribute("error.type", outcome);
-    span?.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    if (api) span?.setStatus({ code: api.SpanStatusCode.ERROR, message: outcome });
     throw error;
   } finally {
     span?.end();

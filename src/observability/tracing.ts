@@ -1,5 +1,5 @@
-import { context, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { setOtelApi } from "./otel-api.ts";
 
 /** The OTLP over HTTP encodings the exporter speaks (OTLP over gRPC is not offered). */
 export type OtlpProtocol = "http/protobuf" | "http/json";
@@ -25,7 +25,8 @@ export interface Tracing {
  * _TIMEOUT, _COMPRESSION, ...), the resource OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
  */
 export async function startTracing(options: TracingOptions, log: Logger): Promise<Tracing> {
-  const [{ TracerProvider, BatchSpanProcessor, ParentBasedSampler, AlwaysOnSampler }, { AsyncLocalStorageContextManager }, resources, exporters] = await Promise.all([
+  const [api, { TracerProvider, BatchSpanProcessor, ParentBasedSampler, AlwaysOnSampler }, { AsyncLocalStorageContextManager }, resources, exporters] = await Promise.all([
+    import("@opentelemetry/api"),
     import("@opentelemetry/sdk-trace"),
     import("@opentelemetry/context-async-hooks"),
     import("@opentelemetry/resources"),
@@ -41,14 +42,16 @@ export async function startTracing(options: TracingOptions, log: Logger): Promis
     spanProcessors: [new BatchSpanProcessor({ exporter })],
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  trace.setGlobalTracerProvider(provider);
+  api.context.setGlobalContextManager(contextManager);
+  api.trace.setGlobalTracerProvider(provider);
+  setOtelApi(api);
   log.info({ protocol: options.protocol, ...(options.url === undefined ? {} : { url: options.url }) }, "tracing on: exporting spans over OTLP");
   return {
     async shutdown() {
       await provider.shutdown().catch((err: unknown) => log.warn({ err }, "could not export the last spans"));
-      trace.disable();
-      context.disable();
+      setOtelApi(undefined);
+      api.trace.disable();
+      api.context.disable();
     },
   };
 }

@@ -1,4 +1,4 @@
-import * as http from "node:http";
+import type * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { guardHttp2Session } from "./connection-guard.ts";
@@ -10,6 +10,11 @@ export interface HttpServer {
   close(graceMs: number): Promise<void>;
 }
 
+// Not `import ... from "node:http"`: its ES module facade reads every export, and the
+// WebSocket/CloseEvent/MessageEvent getters load Node's bundled undici (~40 ms and several MB
+// at start-up) that nothing here uses.
+const { createServer } = process.getBuiltinModule("node:http");
+
 const H2_PREFACE = "PRI * HTTP/2.0";
 const HTTP1_KEEP_ALIVE_MS = 5_000;
 
@@ -20,7 +25,7 @@ const HTTP1_KEEP_ALIVE_MS = 5_000;
  * `handshakeTimeoutMs`; see guardHttp2Session for what an HTTP/2 session may do.
  */
 export function createHttpServer(handler: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void, settings: TransportSettings): HttpServer {
-  const h1 = http.createServer(
+  const h1 = createServer(
     {
       // Duplicated headers are joined rather than dropped, so a second authorization header is seen (and refused).
       joinDuplicateHeaders: true,

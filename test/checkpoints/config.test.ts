@@ -8,11 +8,11 @@ import { capturedLogger } from "../support/logs.ts";
 const { log } = capturedLogger();
 
 describe("gateway configuration (GATEWAY_URL_<PROVIDER>)", () => {
-  it("one gateway connector per configured provider, serving that provider's variants", () => {
+  it("one gateway connector per configured provider, serving that provider's variants", async () => {
     const config = loadConfig({ GATEWAY_URL_WHATSAPP: "127.0.0.1:50061", GATEWAY_URL_LINKEDIN: "gw-linkedin.internal:7000", GATEWAY_URL_TELEGRAM: "[::1]:7001" });
     expect(config.gateways).toEqual({ WHATSAPP: "127.0.0.1:50061", LINKEDIN: "gw-linkedin.internal:7000", TELEGRAM: "[::1]:7001" });
     // The in-process host serves what is left (Instagram, Messenger).
-    const gateways = productionConnectors(config, log).filter((c): c is GatewayConnector => isInteractive(c) && "address" in c);
+    const gateways = (await productionConnectors(config, log)).filter((c): c is GatewayConnector => isInteractive(c) && "address" in c);
     try {
       expect(gateways.map((g) => [g.provider, g.address, [...g.variants]])).toEqual([
         ["LINKEDIN", "gw-linkedin.internal:7000", ["linkedinBasic", "linkedinCookie"]],
@@ -26,14 +26,14 @@ describe("gateway configuration (GATEWAY_URL_<PROVIDER>)", () => {
 
   const WEB = ["linkedinCookie", "linkedinBasic", "instagramCookie", "instagramBasic", "messengerSession", "messengerBasic", "twitter"];
 
-  it("none configured: every interactive variant (WhatsApp, Telegram, the seven web ones) runs in process", () => {
+  it("none configured: every interactive variant (WhatsApp, Telegram, the seven web ones) runs in process", async () => {
     expect(loadConfig({}).gateways).toEqual({});
-    const interactive = productionConnectors(loadConfig({}), log).filter(isInteractive);
+    const interactive = (await productionConnectors(loadConfig({}), log)).filter(isInteractive);
     expect(interactive.map((c) => [...c.variants])).toEqual([["whatsapp", "telegram", ...WEB]]);
   });
 
-  it("a gateway for LinkedIn takes both LinkedIn variants out of the process", () => {
-    const interactive = productionConnectors(loadConfig({ GATEWAY_URL_LINKEDIN: "127.0.0.1:50061" }), log).filter(isInteractive);
+  it("a gateway for LinkedIn takes both LinkedIn variants out of the process", async () => {
+    const interactive = (await productionConnectors(loadConfig({ GATEWAY_URL_LINKEDIN: "127.0.0.1:50061" }), log)).filter(isInteractive);
     try {
       expect(interactive.map((c) => [...c.variants])).toEqual([["linkedinBasic", "linkedinCookie"], ["whatsapp", "telegram", ...WEB.filter((v) => !v.startsWith("linkedin"))]]);
     } finally {
@@ -41,8 +41,8 @@ describe("gateway configuration (GATEWAY_URL_<PROVIDER>)", () => {
     }
   });
 
-  it("a gateway for WhatsApp takes it out of the process; Telegram stays", () => {
-    const interactive = productionConnectors(loadConfig({ GATEWAY_URL_WHATSAPP: "127.0.0.1:50061" }), log).filter(isInteractive);
+  it("a gateway for WhatsApp takes it out of the process; Telegram stays", async () => {
+    const interactive = (await productionConnectors(loadConfig({ GATEWAY_URL_WHATSAPP: "127.0.0.1:50061" }), log)).filter(isInteractive);
     try {
       expect(interactive.map((c) => [...c.variants])).toEqual([["whatsapp"], ["telegram", ...WEB]]);
       expect((interactive[0] as GatewayConnector).address).toBe("127.0.0.1:50061");

@@ -107,7 +107,7 @@ describe("drain", () => {
 describe("the default configuration (what npm start runs)", () => {
   it("WhatsApp and Telegram run the real drivers: no network here is provider_unreachable; Telegram without its variables names them", async () => {
     const { log } = capturedLogger();
-    const server = await startTestServer({ connectors: productionConnectors(loadConfig({}), log) });
+    const server = await startTestServer({ connectors: await productionConnectors(loadConfig({}), log) });
     try {
       const api = rpc(server, "grpc");
       // Baileys itself, against web.whatsapp.com, which cannot be resolved or reached from here.
@@ -126,7 +126,7 @@ describe("the web drivers behind the server (the default host)", () => {
     // Every web origin on a port nothing listens on (one just freed: fetch refuses the "bad ports" such as 1): the drivers' own HTTP client finds it closed.
     const closed = `https://127.0.0.1:${await freedPort()}`;
     const env = { LINKEDIN_BASE_URL: closed, INSTAGRAM_BASE_URL: closed, FACEBOOK_BASE_URL: closed, FACEBOOK_GRAPH_BASE_URL: closed, TWITTER_API_BASE_URL: closed, TWITTER_WEB_BASE_URL: closed, TWITTER_FLOW_STEP_DELAY_MS: "0", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS };
-    const server = await startTestServer({ connectors: productionConnectors(loadConfig(env), log) });
+    const server = await startTestServer({ connectors: await productionConnectors(loadConfig(env), log) });
     try {
       const api = rpc(server, "grpc");
       const answers: Record<string, string | undefined> = {};

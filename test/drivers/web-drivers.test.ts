@@ -7,6 +7,7 @@ import { LinkedinCookieAuthSchema } from "../../gen/postpress/accounts/v1/varian
 import { loadConfig } from "../../src/config.ts";
 import { linkedinCookieDriver } from "../../src/drivers/linkedin/cookie-driver.ts";
 import { webDrivers } from "../../src/drivers/web-drivers.ts";
+import { WEB_VARIANTS } from "../../src/drivers/web-variants.ts";
 import { createTargetGuard } from "../../src/net/target-guard.ts";
 import { createDriverLab, drive, expectNoSecrets, settled, type DriverLab } from "../support/drivers/drive.ts";
 import { startFakeLinkedin } from "../support/drivers/fake-linkedin.ts";
@@ -26,6 +27,8 @@ describe("the web drivers", () => {
   it("one driver per web variant, built from the default configuration", () => {
     const variants = webDrivers(loadConfig({}).webDrivers, createTargetGuard()).flatMap((d) => d.variants);
     expect(variants.sort()).toEqual(["instagramBasic", "instagramCookie", "linkedinBasic", "linkedinCookie", "messengerBasic", "messengerSession", "twitter"]);
+    // What the server registers before loading them (src/drivers/index.ts) is the same list.
+    expect([...WEB_VARIANTS].sort()).toEqual(variants);
   });
 
   it("configuration errors name the setting", async () => {
