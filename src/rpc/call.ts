@@ -65,21 +65,7 @@ export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCach
     begin(method, transport, header) {
       const given = header("x-request-id");
       const requestId = given && REQUEST_ID.test(given) ? given : newId();
-      let log: Logger | undefined;
-      return {
-        requestId,
-        method: method.name,
-        rpc: method,
-        transport,
-        trace: startRpcTrace(method, transport, header),
-        startedAt: performance.now(),
-        // Made on first use: most calls log nothing but their rpc line.
-        get log() {
-          return (log ??= deps.log.child({ requestId }));
-        },
-        caller: undefined,
-        ended: false,
-      };
+      return new PipelineCall(requestId, method, transport, startRpcTrace(method, transport, header), deps.log);
     },
     async authenticate(call, header) {
       call.caller = await authenticate(apiKeyFromHeaders(header));
@@ -107,6 +93,37 @@ export function createCallPipeline(deps: { store: Store; log: Logger; apiKeyCach
       return wire;
     },
   };
+}
+
+/**
+ * A class rather than an object literal with a `log` getter: the literal made a getter closure,
+ * and an object shape of its own, for every call.
+ */
+class PipelineCall implements Call {
+  readonly method: string;
+  readonly startedAt = performance.now();
+  caller: Caller | undefined = undefined;
+  ended = false;
+  readonly requestId: string;
+  readonly rpc: RpcRef;
+  readonly transport: TransportName;
+  readonly trace: RpcTrace;
+  private readonly rootLog: Logger;
+  private childLog: Logger | undefined;
+
+  constructor(requestId: string, rpc: RpcRef, transport: TransportName, trace: RpcTrace, rootLog: Logger) {
+    this.requestId = requestId;
+    this.method = rpc.name;
+    this.rpc = rpc;
+    this.transport = transport;
+    this.trace = trace;
+    this.rootLog = rootLog;
+  }
+
+  // Made on first use: most calls log nothing but their rpc line.
+  get log(): Logger {
+    return (this.childLog ??= this.rootLog.child({ requestId: this.requestId }));
+  }
 }
 
 /** Errors the runtime raises when the caller's deadline passes or it cancels. */

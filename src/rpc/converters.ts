@@ -1,8 +1,7 @@
-import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   AccountOptionsSchema,
-  AccountSchema,
   AccountStatus,
   AuthMethod,
   Provider,
@@ -11,27 +10,43 @@ import {
 import { AppError } from "../errors/app-error.ts";
 import type { AccountStatus as StoredStatus, AccountSummary } from "../store/store.ts";
 
-/** Stored record → API message. Secrets are not in the record's readable part, so none can leak here. */
+/**
+ * Stored record → API message. Secrets are not in the record's readable part, so none can leak here.
+ * Written as the message itself rather than through create(): a page of accounts is built on
+ * every ListAccounts, and create's field-by-field initialisation was a third of this function.
+ * The Account type names every field, so the compiler holds this to the schema.
+ */
 export function accountToProto(record: AccountSummary): Account {
   const { connection: _connection, ...options } = record.options;
-  return create(AccountSchema, {
+  const account: Account = {
+    $typeName: "postpress.accounts.v1.Account",
     id: record.id,
     provider: Provider[record.provider as keyof typeof Provider] ?? Provider.UNSPECIFIED,
     authMethod: AuthMethod[record.authMethod as keyof typeof AuthMethod] ?? AuthMethod.UNSPECIFIED,
     status: AccountStatus[record.status],
     identity: {
+      $typeName: "postpress.accounts.v1.ProviderIdentity",
       providerUserId: record.identity.providerUserId,
       displayName: record.identity.displayName ?? "",
       handle: record.identity.handle ?? "",
       email: record.identity.email ?? "",
     },
     options: fromJson(AccountOptionsSchema, options as JsonValue, { ignoreUnknownFields: true }),
-    createTime: timestampFromDate(record.createdAt),
-    updateTime: timestampFromDate(record.updatedAt),
-    accessTokenExpireTime: record.accessTokenExpiresAt ? timestampFromDate(record.accessTokenExpiresAt) : undefined,
+    createTime: timestamp(record.createdAt),
+    updateTime: timestamp(record.updatedAt),
     statusReason: record.statusReason ?? "",
-    statusChangeTime: timestampFromDate(record.statusChangedAt ?? record.updatedAt),
-  });
+    statusChangeTime: timestamp(record.statusChangedAt ?? record.updatedAt),
+  };
+  // Absent when unknown, as create() leaves an unset message field.
+  if (record.accessTokenExpiresAt) account.accessTokenExpireTime = timestamp(record.accessTokenExpiresAt);
+  return account;
+}
+
+/** timestampFromDate without its create() and int64 parsing: four per account, fifty accounts a page. */
+function timestamp(date: Date): Timestamp {
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
 }
 
 export function providerFilter(provider: Provider): string | undefined {

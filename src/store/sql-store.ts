@@ -34,6 +34,12 @@ export interface SqlStoreChanges {
   announce?: (intentIds: readonly string[]) => void;
 }
 
+/**
+ * GetAccount's statement, built once: a template evaluated per call is a new string each time,
+ * which the driver's statement cache then hashes again on every lookup.
+ */
+const GET_ACCOUNT_SUMMARY = `SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`;
+
 /** Rows one IN (...) list reads at most. */
 const IN_LIST_CHUNK = 500;
 
@@ -158,7 +164,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     },
 
     async getAccountSummary(workspaceId, id) {
-      return first(await db.query(`SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]), accountSummaryFromRow);
+      return first(await db.query(GET_ACCOUNT_SUMMARY, [workspaceId, id]), accountSummaryFromRow);
     },
 
     async getSealedAccount(workspaceId, id) {

@@ -151,7 +151,13 @@ function nextLoopTurn(): Promise<void> {
 
 /** `$1..$n` are named parameters to SQLite; node:sqlite binds them from keys "1".."n". */
 function bindings(params: readonly SqlParam[]): Record<string, SQLInputValue> {
-  return Object.fromEntries(params.map((value, i) => [String(i + 1), value instanceof Date ? value.getTime() : value]));
+  const named: Record<string, SQLInputValue> = {};
+  // A plain loop: this runs for every statement, and fromEntries(map(...)) built two arrays per parameter.
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i]!;
+    named[i + 1] = value instanceof Date ? value.getTime() : value;
+  }
+  return named;
 }
 
 // Primary result codes meaning the database can't be used right now, as opposed to a bad statement.

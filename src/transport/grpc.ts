@@ -1,12 +1,13 @@
 import type * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { create, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
 import type { TransportSettings } from "../config.ts";
-import { CALL_ENDED, callKey, type Call, type CallPipeline } from "../rpc/call.ts";
+import type { Call, CallPipeline } from "../rpc/call.ts";
 import { guardHttp2Session } from "./connection-guard.ts";
+import { callSignals, GrpcHandlerContext, type CallSignals } from "./grpc-context.ts";
 import { decodeRequest } from "./decode.ts";
 import { framingErrorInterceptor, toServiceError } from "./grpc-framing.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
@@ -87,10 +88,15 @@ function methodDefinition(service: DescService, method: DescMethod): grpc.Method
     responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
     requestSerialize: (b: Buffer) => b,
     requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (m) => Buffer.from(toBinary(method.output, create(method.output, m))),
+    responseSerialize: (m) => bufferOf(toBinary(method.output, create(method.output, m))),
     responseDeserialize: (b: Buffer) => b as unknown as MessageInitShape<DescMessage>,
     originalName: method.name,
   };
+}
+
+/** The encoded bytes as grpc-js wants them, without copying them (Buffer.from(array) would copy a whole page of accounts). */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 interface MethodRun {
@@ -100,68 +106,16 @@ interface MethodRun {
   calls: CallSignals;
 }
 
-interface CallSignals {
-  /** A call's own signal source: aborted when the client cancels it or the server shuts down. */
-  open(): AbortController;
-  /** The call is answered: shutdown no longer concerns it. */
-  close(controller: AbortController): void;
-}
-
-/**
- * Shutdown reaches the calls in flight through one listener and a set, rather than a listener
- * per call on the shutdown signal: EventTarget scans every listener on each add and remove,
- * so with thousands of calls in flight each call would cost as much as all the others.
- */
-function callSignals(shutdownSignal: AbortSignal): CallSignals {
-  const live = new Set<AbortController>();
-  shutdownSignal.addEventListener("abort", () => {
-    for (const controller of live) controller.abort(shutdownSignal.reason);
-  }, { once: true });
-  return {
-    open() {
-      const controller = new AbortController();
-      if (shutdownSignal.aborted) controller.abort(shutdownSignal.reason);
-      else live.add(controller);
-      return controller;
-    },
-    close(controller) {
-      live.delete(controller);
-    },
-  };
-}
-
 /**
  * Authenticates, decodes and builds the connect-es handler context, or throws. `end` is for
- * once the call is answered: it stops what still listens to the call's signal, and drops our
- * "cancelled" listener, since grpc-js emits that event when any call's stream closes.
+ * once the call is answered: it stops what still listens to the call's signal (grpc-context.ts).
  */
 async function prepare(run: MethodRun, grpcCall: grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>, call: Call) {
   const header = (name: string) => metadataValue(grpcCall.metadata, name);
   await run.pipeline.authenticate(call, header);
   const request = decodeRequest(run.method.input, grpcCall.request, "binary");
-  const cancelled = run.calls.open();
-  const onCancelled = () => cancelled.abort(new ConnectError("canceled by the client", Code.Canceled));
-  grpcCall.once("cancelled", onCancelled);
-  const deadline = grpcCall.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  const ctx = createHandlerContext({
-    service: run.service,
-    method: run.method,
-    protocolName: "grpc",
-    requestMethod: "POST",
-    url: grpcCall.getPath(),
-    timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
-    requestSignal: cancelled.signal,
-    // No requestHeader: handlers read headers through the call pipeline (`header` above), and
-    // copying every call's metadata into a Headers object cost about 4 % of a GetAccount.
-    contextValues: createContextValues().set(callKey, call),
-  });
-  const end = () => {
-    grpcCall.removeListener("cancelled", onCancelled);
-    run.calls.close(cancelled);
-    ctx.abort(CALL_ENDED);
-  };
-  return { request, ctx, end };
+  const ctx = new GrpcHandlerContext(run.service, run.method, grpcCall, run.calls, call);
+  return { request, ctx, end: () => ctx.end() };
 }
 
 // Both handlers finish the call (its log line, its wire error) before ending it, so that what
