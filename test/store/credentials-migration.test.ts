@@ -188,6 +188,8 @@ describe.each([sqliteBackend, postgresBackend])("secrets migrate on a store writ
   it("puts no secret in its output, nor in clear in the store's bytes", async () => {
     const raw = await backend.rawText();
     expect(raw).toContain("proxy-user"); // positive control: the search reads the real rows
+    // Positive control: the outputs searched are the runs' real ones (this test alone would search none).
+    expect(outputs.join("")).toContain("migrated");
     for (const secret of SECRETS) {
       expect(raw.includes(secret), "a secret in the store's bytes").toBe(false);
       for (const text of outputs) expect(text.includes(secret), "a secret in the output").toBe(false);
