@@ -52,6 +52,16 @@ function withProxy(request: ConnectRequest, proxy: object): WebVariant {
 }
 const PROXIED = WEB_REQUESTS.filter(([variant]) => variant !== "twitter");
 
+/**
+ * The secret search over the host's whole log once every login settled: the gateway process's
+ * lines arrive through a pipe and may trail the answer each per-login check read. Its positive
+ * control: the logins did log there (an empty log would pass any search).
+ */
+function expectHostLogsClean(host: WebHost, secrets: string[]): void {
+  expect(host.lines.join("\n")).toContain("provider login started");
+  expectNoSecrets({ lines: host.lines, states: [] }, secrets);
+}
+
 describe.each(WEB_HOSTS)("the web variants' transport failures on the %s host", (kind) => {
   const hosts: Partial<Record<"closed" | "rogue" | "slow", WebHost>> = {};
   beforeAll(async () => {
@@ -78,6 +88,7 @@ describe.each(WEB_HOSTS)("the web variants' transport failures on the %s host", 
       expectNoSecrets(d, SECRETS);
     }
     expect(outcomes).toEqual(Object.fromEntries(WEB_REQUESTS.map(([variant]) => [variant, errorKind])));
+    expectHostLogsClean(host, SECRETS);
   });
 
   it.each(PROXY_PROTOCOLS)("an %s proxy refusing is proxy_error, rejecting the credentials proxy_auth_error, for every variant with a proxy", async (_name, protocol) => {
@@ -99,5 +110,6 @@ describe.each(WEB_HOSTS)("the web variants' transport failures on the %s host", 
       expectNoSecrets(d, SECRETS);
     }
     expect(outcomes).toEqual(Object.fromEntries(PROXIED.flatMap(([variant]) => [[`${variant} wrong credentials`, "proxy_auth_error"], [`${variant} refused`, "proxy_error"]])));
+    expectHostLogsClean(host, [...SECRETS, "wrong-Planted-Secret"]);
   });
 });
