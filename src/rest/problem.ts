@@ -1,7 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { AppError } from "../errors/app-error.ts";
 
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 /** Default Retry-After for retryable errors without a provider-given delay, as the gRPC side's RetryInfo. */
 const DEFAULT_RETRY_AFTER_S = 1;

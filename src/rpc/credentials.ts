@@ -24,7 +24,7 @@ import { validateRequest } from "./validation.ts";
 const MAX_GET_CREDENTIALS_MS = 30_000;
 
 /** CredentialService: proto ↔ domain, nothing more. */
-export function createCredentialServiceImpl(reader: CredentialReader): ServiceImpl<typeof CredentialService> {
+function createCredentialServiceImpl(reader: CredentialReader): ServiceImpl<typeof CredentialService> {
   return {
     async getCredentials(req, ctx) {
       await validateRequest(GetCredentialsRequestSchema, req);

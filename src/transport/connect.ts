@@ -10,6 +10,7 @@ import { readBody } from "./body.ts";
 import { decodeRequest, type WireFormat } from "./decode.ts";
 import { answerJsonError } from "./http-errors.ts";
 import { HARD_MESSAGE_CAP_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
+import { headerReader } from "./node-headers.ts";
 
 export interface ConnectServiceBinding {
   service: DescService;
@@ -50,7 +51,7 @@ export function createConnectHandler(bindings: ConnectServiceBinding[], pipeline
 
   const handle: NodeHandler = (req, res, refusal) => {
     const path = req.url?.split("?", 2)[0] ?? "";
-    const header = (name: string) => headerValue(req.headers[name]);
+    const header = headerReader(req);
     if (refusal) return answerJsonError(pipeline, path, header, res, refusal);
     const handler = paths.get(path);
     if (!handler) return answerJsonError(pipeline, path, header, res, new AppError("unknown_method"));
@@ -189,8 +190,4 @@ function emptyBody(shape: BodyShape): Uint8Array {
   new DataView(out.buffer).setUint32(1, message.byteLength);
   out.set(message, 5);
   return out;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(", ") : value;
 }

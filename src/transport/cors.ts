@@ -4,9 +4,9 @@ import { cors as connectCors } from "@connectrpc/connect";
 import { AppError } from "../errors/app-error.ts";
 
 /** Headers a page may send: Connect's and gRPC-Web's own, plus ours (the API key, the request id, W3C trace context). */
-export const CORS_ALLOWED_HEADERS = [...connectCors.allowedHeaders, "x-api-key", "authorization", "x-request-id", "traceparent", "tracestate"];
+const CORS_ALLOWED_HEADERS = [...connectCors.allowedHeaders, "x-api-key", "authorization", "x-request-id", "traceparent", "tracestate"];
 /** Headers a page may read: gRPC-Web's status and details, and the request id (a header, or a Connect unary trailer). */
-export const CORS_EXPOSED_HEADERS = [...connectCors.exposedHeaders, "x-request-id", "trailer-x-request-id"];
+const CORS_EXPOSED_HEADERS = [...connectCors.exposedHeaders, "x-request-id", "trailer-x-request-id"];
 /** Connect's methods, and REST's DELETE. */
 const CORS_ALLOWED_METHODS = [...connectCors.allowedMethods, "DELETE"];
 /** How long a browser may reuse a preflight answer. */
@@ -20,7 +20,7 @@ export type CorsVerdict = "allowed" | "refused" | "not-cross-origin";
  * from any other origin is refused by the caller of `check` (a browser would refuse to
  * read the answer anyway; refusing keeps pages elsewhere from even triggering a call).
  */
-export function createCors(allowedOrigins: readonly string[]) {
+function createCors(allowedOrigins: readonly string[]) {
   const allowed = new Set(allowedOrigins);
   return {
     /** Sets the CORS headers of an allowed origin. `preflight`: the request is one, and has been answered. */

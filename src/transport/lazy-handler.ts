@@ -2,6 +2,7 @@ import { AppError } from "../errors/app-error.ts";
 import type { CallPipeline } from "../rpc/call.ts";
 import type { NodeHandler } from "./connect.ts";
 import { answerJsonError } from "./http-errors.ts";
+import { headerReader } from "./node-headers.ts";
 
 /**
  * An HTTP handler built on its first request. The Connect and gRPC-Web handler brings
@@ -17,11 +18,7 @@ export function lazyHandler(pipeline: CallPipeline, load: () => Promise<NodeHand
       (handler) => handler(req, res, refusal),
       (cause: unknown) => {
         loading = undefined;
-        const header = (name: string) => {
-          const value = req.headers[name];
-          return Array.isArray(value) ? value.join(", ") : value;
-        };
-        answerJsonError(pipeline, req.url?.split("?", 2)[0] ?? "", header, res, new AppError("unexpected_error", { cause }));
+        answerJsonError(pipeline, req.url?.split("?", 2)[0] ?? "", headerReader(req), res, new AppError("unexpected_error", { cause }));
       },
     );
   };

@@ -6,7 +6,7 @@ import { AppError } from "../../errors/app-error.ts";
  * released when its caller's deadline passes), so the hint is a short backoff, not the
  * intent's remaining life; that stays in metadata.expireTime for who wants the worst case.
  */
-export const AUTH_IN_PROGRESS_RETRY_MS = 1_000;
+const AUTH_IN_PROGRESS_RETRY_MS = 1_000;
 
 /** Another intent holds this identity until `expiresAt` at the latest. */
 export function authInProgress(expiresAt: Date, now: Date): AppError {

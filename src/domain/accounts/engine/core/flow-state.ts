@@ -11,7 +11,7 @@ import type { FlowState } from "./intent.ts";
  * unexpected_error naming the field, not a cast. `null` (one-shot rows of older builds) reads
  * as a one-shot flow; rows written before this schema (no "v") are the same shape.
  */
-export const FLOW_STATE_VERSION = 1;
+const FLOW_STATE_VERSION = 1;
 
 const CHECKPOINT_KINDS: ReadonlySet<CheckpointKind> = new Set(["TWO_FACTOR", "OTP", "IN_APP_VALIDATION", "CAPTCHA", "PHONE_REGISTER", "QR_CODE", "PAIRING_CODE"]);
 const CHECKPOINT_TEXT_FIELDS = ["qrCode", "pairingCode", "captchaData", "codeSentTo", "expiresAt"] as const;

@@ -56,7 +56,7 @@ export interface InteractiveFlow {
   replica?: string;
 }
 
-export const OPEN_STATUSES: ReadonlySet<IntentStatus> = new Set(["OPEN", "CHECKPOINT"]);
+const OPEN_STATUSES: ReadonlySet<IntentStatus> = new Set(["OPEN", "CHECKPOINT"]);
 
 export function isOpen(intent: Pick<Intent, "status">): boolean {
   return OPEN_STATUSES.has(intent.status);

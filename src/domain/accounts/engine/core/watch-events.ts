@@ -45,8 +45,3 @@ export function eventOf(intent: Intent, seen: Seen | undefined): { event: WatchE
       return { event: { ...base, kind: intent.status, errorType: errorTypeOf(intent) ?? "" }, seen: now };
   }
 }
-
-/** A fresher copy of the same intent: every store write bumps the revision. */
-export function isNewer(candidate: Intent, current: Intent): boolean {
-  return candidate.revision > current.revision;
-}
