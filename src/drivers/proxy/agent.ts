@@ -5,7 +5,7 @@ import type { ProxyCredentials } from "../../../gen/postpress/credentials/v1/cre
 import { AppError } from "../../errors/app-error.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 import { proxyEndpoint } from "./dispatcher.ts";
-import { openTunnel, type ProxyEndpoint } from "./tunnel.ts";
+import { openTunnel, sniName, type ProxyEndpoint } from "./tunnel.ts";
 
 /** A failure reaching or passing the account's proxy, as tunnel.ts names it (the one mapping of proxy errors). */
 export type ProxyFailure = AppError & { kind: "proxy_error" | "proxy_auth_error" };
@@ -41,7 +41,7 @@ class TunnelAgent extends Agent {
       throw error;
     }
     if (!opts.secureEndpoint) return socket;
-    return tlsConnect({ socket, servername: opts.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host), ALPNProtocols: opts.ALPNProtocols });
+    return tlsConnect({ socket, servername: opts.servername ?? sniName(host), ALPNProtocols: opts.ALPNProtocols });
   }
 }
 

@@ -194,3 +194,8 @@ function proxyAuthError(proxy: ProxyEndpoint, cause: string): AppError {
     metadata: { proxyHost: proxy.host, proxyPort: String(proxy.port), proxyProtocol: proxy.protocol, cause },
   });
 }
+
+/** The name a TLS client sends as SNI for `host`: none for an IP literal (SNI carries names only). */
+export function sniName(host: string): string | undefined {
+  return /^[\d.]+$|:/.test(host) ? undefined : host;
+}
