@@ -23,6 +23,8 @@ export function isProxyFailure(error: unknown): error is ProxyFailure {
 class TunnelAgent extends Agent {
   readonly #proxy: ProxyEndpoint;
   readonly #guard: TargetGuard;
+  /** Built once per agent, not per socket: a context loads the system's roots. */
+  readonly #trust = createSecureContext();
   constructor(proxy: ProxyEndpoint, guard: TargetGuard) {
     super();
     this.#proxy = proxy;
@@ -34,7 +36,7 @@ class TunnelAgent extends Agent {
     const port = Number(opts.port) || (opts.secureEndpoint ? 443 : 80);
     let socket;
     try {
-      socket = await openTunnel(this.#proxy, host, port, { trust: createSecureContext(), guard: this.#guard });
+      socket = await openTunnel(this.#proxy, host, port, { trust: this.#trust, guard: this.#guard });
     } catch (error) {
       // Clients that sort socket errors by their code (Baileys does) must see a connection error.
       if (isProxyFailure(error)) Object.assign(error, { code: "EPROXY" });
