@@ -63,12 +63,8 @@ export function build(
 ): Server {
   const shutdown = new AbortController();
   let draining: Promise<void> | undefined;
-  const observability = createObservability({
-    store: deps.store,
-    log: deps.log,
-    healthCheckIntervalMs: config.health.checkIntervalMs,
-    now: deps.now ?? (() => new Date()),
-  });
+  const now = deps.now ?? (() => new Date());
+  const observability = createObservability({ store: deps.store, log: deps.log, healthCheckIntervalMs: config.health.checkIntervalMs, now });
   const { store, health } = observability;
   const connectors = observability.observeConnectors(createConnectorRegistry(deps.connectors));
   // Background work (health checks, webhook deliveries, following intents, the intent sweep) runs
@@ -93,7 +89,6 @@ export function build(
   const guard = createTargetGuard({ allowed: config.providers.allowedNetworks });
   const checkUrl = webhookUrlRule(guard, config.providers.allowedNetworks);
   const webhooks = new WebhookEndpoints({ store, sealer: deps.sealer, checkUrl, ...(deps.now ? { now: deps.now } : {}) });
-  const now = deps.now ?? (() => new Date());
   // One refresher of stored OAuth tokens for GetCredentials and the health checks: one refresh at a time per account.
   const refresher = createTokenRefresher(config, { store, sealer: deps.sealer, guard, log: deps.log, now });
   const background = [

@@ -1,6 +1,6 @@
 import type { WebDriversConfig } from "../config.ts";
 import type { SecureContext } from "node:tls";
-import { createTrustStore, extraCertificates } from "../domain/connectors/mail/tls.ts";
+import { createTrustStore } from "../domain/connectors/mail/tls.ts";
 import type { TargetGuard } from "../net/target-guard.ts";
 import type { DriverInput } from "./driver.ts";
 import { WebSession, type WebClientOptions } from "./http/client.ts";
@@ -19,9 +19,8 @@ export interface WebDriverEnv {
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function webDriverEnv(config: WebDriversConfig, guard: TargetGuard): WebDriverEnv {
-  // The trust store (hundreds of roots to parse, ~100 ms) is built on the first web login;
-  // the operator's extra CAs are checked now, so a bad file still fails the start.
-  extraCertificates(config.extraCaPem, "drivers");
+  // The trust store (hundreds of roots to parse, ~100 ms) is built on the first web login. The
+  // operator's extra CAs need no check here: config.ts read and checked the file at start-up.
   let trust: SecureContext | undefined;
   return {
     config,

@@ -118,7 +118,7 @@ function embeddedIpv4(bytes: number[]): string | undefined {
 }
 
 /** The 16 bytes of a valid IPv6 address (isIP already said it is one), dotted-quad tail included. */
-function ipv6Bytes(address: string): number[] {
+export function ipv6Bytes(address: string): number[] {
   let text = address;
   const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (tail) {

@@ -66,7 +66,7 @@ export function createTargetGuard(options: TargetGuardOptions = {}): TargetGuard
 }
 
 /** One error for every refused target: nothing in it depends on the address or on what listens there. */
-export function targetNotAllowed(field: string): AppError {
+function targetNotAllowed(field: string): AppError {
   return new AppError("target_not_allowed", {
     detail: `${field} names a host this service does not connect to.`,
     metadata: { field },

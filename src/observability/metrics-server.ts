@@ -6,7 +6,7 @@ import type { Metrics } from "./metrics.ts";
 // From the builtin, not an ES import of node:http, whose facade loads undici (see transport/http-server.ts).
 const { createServer } = process.getBuiltinModule("node:http");
 
-export const METRICS_PATH = "/metrics";
+const METRICS_PATH = "/metrics";
 
 /** The admin HTTP server: GET /metrics in Prometheus' text format, nothing else. */
 export interface MetricsServer {

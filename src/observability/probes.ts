@@ -5,8 +5,8 @@ import type { ServiceHealth } from "./health.ts";
 type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
 /** The probe paths of HTTP load balancers and orchestrators; no RPC path looks like them (those are /package.Service/Method). */
-export const LIVENESS_PATH = "/healthz";
-export const READINESS_PATH = "/readyz";
+const LIVENESS_PATH = "/healthz";
+const READINESS_PATH = "/readyz";
 
 /**
  * Liveness and readiness on the HTTP port, in front of the API handler. Liveness is 200 for

@@ -45,7 +45,8 @@ export async function startTracing(options: TracingOptions, log: Logger): Promis
   api.context.setGlobalContextManager(contextManager);
   api.trace.setGlobalTracerProvider(provider);
   setOtelApi(api);
-  log.info({ protocol: options.protocol, ...(options.url === undefined ? {} : { url: options.url }) }, "tracing on: exporting spans over OTLP");
+  // Not the URL: the endpoint settings are secret (a collector URL may carry a token).
+  log.info({ protocol: options.protocol }, "tracing on: exporting spans over OTLP");
   return {
     async shutdown() {
       await provider.shutdown().catch((err: unknown) => log.warn({ err }, "could not export the last spans"));

@@ -5,7 +5,7 @@ import type { ProxyCredentials } from "../../../gen/postpress/credentials/v1/cre
 import { AppError } from "../../errors/app-error.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 import { proxyEndpoint } from "./dispatcher.ts";
-import { openTunnel, type ProxyEndpoint } from "./tunnel.ts";
+import { openTunnel, sniName, type ProxyEndpoint } from "./tunnel.ts";
 
 /** A failure reaching or passing the account's proxy, as tunnel.ts names it (the one mapping of proxy errors). */
 export type ProxyFailure = AppError & { kind: "proxy_error" | "proxy_auth_error" };
@@ -23,6 +23,8 @@ export function isProxyFailure(error: unknown): error is ProxyFailure {
 class TunnelAgent extends Agent {
   readonly #proxy: ProxyEndpoint;
   readonly #guard: TargetGuard;
+  /** Built once per agent, not per socket: a context loads the system's roots. */
+  readonly #trust = createSecureContext();
   constructor(proxy: ProxyEndpoint, guard: TargetGuard) {
     super();
     this.#proxy = proxy;
@@ -34,14 +36,14 @@ class TunnelAgent extends Agent {
     const port = Number(opts.port) || (opts.secureEndpoint ? 443 : 80);
     let socket;
     try {
-      socket = await openTunnel(this.#proxy, host, port, { trust: createSecureContext(), guard: this.#guard });
+      socket = await openTunnel(this.#proxy, host, port, { trust: this.#trust, guard: this.#guard });
     } catch (error) {
       // Clients that sort socket errors by their code (Baileys does) must see a connection error.
       if (isProxyFailure(error)) Object.assign(error, { code: "EPROXY" });
       throw error;
     }
     if (!opts.secureEndpoint) return socket;
-    return tlsConnect({ socket, servername: opts.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host), ALPNProtocols: opts.ALPNProtocols });
+    return tlsConnect({ socket, servername: opts.servername ?? sniName(host), ALPNProtocols: opts.ALPNProtocols });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Dispatcher } from "undici";
 import { undici } from "../../net/undici.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 import { ProxyType, type ProxyCredentials } from "../../../gen/postpress/credentials/v1/credentials_pb.js";
-import { openTunnel, type ProxyEndpoint } from "./tunnel.ts";
+import { openTunnel, sniName, type ProxyEndpoint } from "./tunnel.ts";
 
 export interface DispatcherOptions {
   /** Roots the provider's (and an https proxy's) certificate must chain to. */
@@ -73,7 +73,7 @@ function startTls(socket: Socket, servername: string, trust: SecureContext, sign
   return new Promise((resolve, reject) => {
     const secure = tlsConnect({
       socket,
-      servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
+      servername: sniName(servername),
       host: servername,
       secureContext: trust,
       rejectUnauthorized: true,

@@ -1,6 +1,7 @@
-import { connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type SecureContext } from "node:tls";
 import { AppError, isAppError } from "../../errors/app-error.ts";
+import { ipv6Bytes } from "../../net/address-policy.ts";
 import type { TargetGuard } from "../../net/target-guard.ts";
 
 /** Where a driver's traffic goes first: the account's proxy, as the request gave it. */
@@ -101,8 +102,10 @@ async function socks5Handshake(reader: SocketReader, socket: Socket, proxy: Prox
   }
   // CONNECT by domain name (the proxy resolves it) or by IP address.
   const name = Buffer.from(host);
-  const address = isIp(host)
-    ? host.includes(":") ? Buffer.concat([Buffer.from([4]), ipv6Bytes(host)]) : Buffer.from([1, ...host.split(".").map(Number)])
+  const family = isIP(host);
+  const address =
+    family === 6 ? Buffer.from([4, ...ipv6Bytes(host)])
+    : family === 4 ? Buffer.from([1, ...host.split(".").map(Number)])
     : Buffer.concat([Buffer.from([3, name.length]), name]);
   socket.write(Buffer.concat([Buffer.from([5, 1, 0]), address, Buffer.from([port >> 8, port & 0xff])]));
   const [, reply, , type] = await reader.read(4, proxy);
@@ -192,13 +195,7 @@ function proxyAuthError(proxy: ProxyEndpoint, cause: string): AppError {
   });
 }
 
-function isIp(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
-}
-
-function ipv6Bytes(host: string): Buffer {
-  const [head = "", tail = ""] = host.split("::");
-  const parts = (s: string) => (s ? s.split(":") : []);
-  const groups = [...parts(head), ...Array(8 - parts(head).length - parts(tail).length).fill("0"), ...parts(tail)];
-  return Buffer.from(groups.flatMap((g: string) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+/** The name a TLS client sends as SNI for `host`: none for an IP literal (SNI carries names only). */
+export function sniName(host: string): string | undefined {
+  return /^[\d.]+$|:/.test(host) ? undefined : host;
 }

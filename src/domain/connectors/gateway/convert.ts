@@ -63,7 +63,7 @@ function malformed(what: string): AppError {
   return new AppError("provider_error", { detail: `The gateway answered a malformed state (${what}).` });
 }
 
-export function checkpointFromProto(checkpoint: Checkpoint): CheckpointInfo {
+function checkpointFromProto(checkpoint: Checkpoint): CheckpointInfo {
   const type = checkpointKinds[checkpoint.type];
   if (!type) throw malformed("checkpoint without a type");
   const info: CheckpointInfo = { type };

@@ -22,7 +22,7 @@ const providerLabels: Record<ProviderName, string> = { google: "Google", microso
  * the exact status first, then its class; anything else (1xx, 3xx) is provider_error.
  * 401 only lands here once a refresh was tried (see refresh.ts).
  */
-export const statusKinds: Partial<Record<string, ErrorKind>> = {
+const statusKinds: Partial<Record<string, ErrorKind>> = {
   "401": "invalid_credentials",
   "403": "insufficient_permissions",
   "408": "request_timeout",
