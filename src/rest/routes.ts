@@ -1,3 +1,4 @@
+import { headerReader } from "../transport/node-headers.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, type DescMethod } from "@bufbuild/protobuf";
@@ -165,10 +166,8 @@ export function createRestHandler(accounts: AccountsService, pipeline: CallPipel
   };
 
   async function serve(route: Route | undefined, onPath: Route[], url: URL, req: NodeRequest, reply: Reply, refusal: AppError | undefined): Promise<void> {
-    const header = (name: string) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    };
+    // The same reading as Connect and gRPC-Web: a repeated API key header reaches the authenticator whole, which refuses it.
+    const header = headerReader(req);
     const call = pipeline.begin(route?.rpc ?? { name: "UnknownRoute", parent: AccountService }, "rest", header);
     const requestSignal = new AbortController();
     reply.once("close", () => {

@@ -36,11 +36,11 @@ function http1(rawHeaders: string[]): Promise<{ status: number; body: { code?: s
 }
 
 /** The same over HTTP/2 (h2c prior knowledge); node:http2 takes a repeated header as an array. */
-function http2Call(headers: http2.OutgoingHttpHeaders): Promise<{ status: number; body: { code?: string; message?: string } }> {
+function http2Call(headers: http2.OutgoingHttpHeaders, route = { method: "POST", path: LIST_PATH }): Promise<{ status: number; body: { code?: string; message?: string; type?: string } }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(server.httpUrl);
     session.on("error", reject);
-    const req = session.request({ ":method": "POST", ":path": LIST_PATH, "content-type": "application/json", ...headers });
+    const req = session.request({ ":method": route.method, ":path": route.path, ...(route.method === "GET" ? {} : { "content-type": "application/json" }), ...headers });
     const chunks: Buffer[] = [];
     let status = 0;
     req.on("response", (h) => (status = Number(h[":status"])));
@@ -50,7 +50,7 @@ function http2Call(headers: http2.OutgoingHttpHeaders): Promise<{ status: number
       resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString() || "{}") as { code?: string; message?: string } });
     });
     req.on("error", reject);
-    req.end("{}");
+    req.end(route.method === "GET" ? undefined : "{}");
   });
 }
 
@@ -87,6 +87,14 @@ describe("a credential header sent twice is refused, like a doubled x-api-key", 
   it("over HTTP/2: x-api-key twice", async () => {
     expect(await http2Call({ "x-api-key": server.apiKey })).toMatchObject({ status: 200 });
     expect(await http2Call({ "x-api-key": [server.apiKey, server.apiKey] })).toMatchObject(refusal);
+  });
+
+  it("over HTTP/2 on the REST API: x-api-key twice", async () => {
+    const accounts = { method: "GET", path: "/api/v1/accounts" };
+    expect(await http2Call({ "x-api-key": server.apiKey }, accounts)).toMatchObject({ status: 200 });
+    const twice = await http2Call({ "x-api-key": [server.apiKey, server.apiKey] }, accounts);
+    expect(twice).toMatchObject({ status: 401 });
+    expect(JSON.stringify(twice.body)).toContain("The x-api-key header was sent more than once.");
   });
 
   it("over HTTP/2: authorization twice, which node:http2 alone would reduce to the first (sent with curl: Node's client refuses to)", async () => {
