@@ -4,7 +4,7 @@ import { appendEvent, outboxStatements } from "./outbox.ts";
 import { isReconnectIdentity } from "./reconnect-status.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
-import { closedColumns, closing, openIntentIn, type PendingBound } from "./sql-intents.ts";
+import { closeConnected, closedColumns, openIntentIn, type PendingBound } from "./sql-intents.ts";
 import type { InsertAccountResult, Store } from "./store.ts";
 
 /**
@@ -121,15 +121,8 @@ function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[
 
     async insertAccount(account, intentId, now) {
       const result = await rollingBack(db, async (tx): Promise<InsertAccountResult> => {
-        // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
-        const closed = await tx.query(
-          `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
-          [intentId, account.workspaceId, "CONNECTED", now],
-        );
-        if (closed.length === 0) {
-          const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
-          return { intentGone: first(gone, intentFromRow) ?? null };
-        }
+        const gone = await closeConnected(tx, intentId, account.workspaceId, now);
+        if (gone) return gone;
         const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
         const outcome = await insertOrFind(
           tx,
