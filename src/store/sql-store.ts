@@ -19,7 +19,7 @@ import { createConnectWrites } from "./connect-writes.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { createCredentialStore } from "./sql-credentials.ts";
 import { createEventStore } from "./sql-events.ts";
-import { assignments, first, insert } from "./sql-helpers.ts";
+import { assignments, first, insert, placeholders } from "./sql-helpers.ts";
 import { closing, PendingBound } from "./sql-intents.ts";
 import { isReconnectState, revertReconnects, wasReconnection } from "./reconnect-status.ts";
 import { createReconnectStore } from "./sql-reconnect.ts";
@@ -108,7 +108,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       const found = [];
       for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) {
         const chunk = ids.slice(i, i + IN_LIST_CHUNK);
-        const rows = await db.query(`SELECT * FROM intents WHERE id IN (${chunk.map((_, j) => `$${j + 1}`).join(", ")})`, chunk);
+        const rows = await db.query(`SELECT * FROM intents WHERE id IN (${placeholders(chunk.length, 1)})`, chunk);
         found.push(...rows.map(intentFromRow));
       }
       return found;
