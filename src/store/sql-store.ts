@@ -35,10 +35,11 @@ export interface SqlStoreChanges {
 }
 
 /**
- * GetAccount's statement, built once: a template evaluated per call is a new string each time,
- * which the driver's statement cache then hashes again on every lookup.
+ * GetAccount's and GetCredentials' statements, built once: a template evaluated per call is a
+ * new string each time, which the driver's statement cache then hashes again on every lookup.
  */
 const GET_ACCOUNT_SUMMARY = `SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`;
+const GET_SEALED_ACCOUNT = `SELECT ${SEALED_ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`;
 
 /** Rows one IN (...) list reads at most. */
 const IN_LIST_CHUNK = 500;
@@ -168,7 +169,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     },
 
     async getSealedAccount(workspaceId, id) {
-      return first(await db.query(`SELECT ${SEALED_ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]), sealedAccountFromRow);
+      return first(await db.query(GET_SEALED_ACCOUNT, [workspaceId, id]), sealedAccountFromRow);
     },
 
     async listAccounts(query) {
