@@ -1,10 +1,9 @@
-import { AppError } from "../errors/app-error.ts";
 import { accountFromRow, accountToRow, intentFromRow, intentToRow, text } from "./rows.ts";
 import { appendEvent, outboxStatements } from "./outbox.ts";
 import { isReconnectIdentity } from "./reconnect-status.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
-import { first, insert, insertOrFind, Rollback, rollingBack } from "./sql-helpers.ts";
-import { closedColumns, closing, openIntentIn, type PendingBound } from "./sql-intents.ts";
+import { first, insert, insertOrFind, keptChanging, Rollback, rollingBack, UNIQUE_KEY_ATTEMPTS } from "./sql-helpers.ts";
+import { closeConnected, closedColumns, openIntentIn, type PendingBound } from "./sql-intents.ts";
 import type { InsertAccountResult, Store } from "./store.ts";
 
 /**
@@ -25,8 +24,6 @@ export function createConnectWrites(db: SqlDriver, announce: (intentIds: readonl
 
 const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
 type ConnectWrites = Pick<Store, "openIntent" | "insertAccount">;
-/** Tries of a write whose conflicting row vanished before it could be read (PostgreSQL's READ COMMITTED). */
-const ATTEMPTS = 3;
 
 function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, transactional: ConnectWrites): ConnectWrites {
   return {
@@ -59,7 +56,7 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
         )
         SELECT (SELECT array_agg(id) FROM ended) AS ended_ids, ${maxOpen === undefined ? "0" : "(SELECT n FROM pending)"} AS pending_intents, opened.*
         FROM (SELECT 1) AS one LEFT JOIN opened ON true`;
-      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
         const [result] = await db.query(sql, params);
         const written = [...((result?.ended_ids as string[] | null) ?? []), ...(result?.id == null ? [] : [text(result.id)])];
         if (written.length > 0) announce(written);
@@ -69,7 +66,7 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
         if (existing) return { inProgress: existing };
         // Closed by someone else between the two statements: open again.
       }
-      throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+      throw keptChanging();
     },
 
     async insertAccount(account, intentId, now) {
@@ -89,7 +86,7 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
           WHERE id = $1 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM account_row) RETURNING id
         ), ${outbox}
         SELECT (SELECT COUNT(*) FROM target) AS intent_open, account_row.* FROM (SELECT 1) AS one LEFT JOIN account_row ON true`;
-      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
         const [result] = await db.query(sql, params);
         if (result?.id != null) {
           announce([intentId]);
@@ -105,7 +102,7 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
         if (existing) return { duplicateOf: text(existing.id) };
         // Deleted between the two statements: insert again.
       }
-      throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+      throw keptChanging();
     },
   };
 }
@@ -121,15 +118,8 @@ function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[
 
     async insertAccount(account, intentId, now) {
       const result = await rollingBack(db, async (tx): Promise<InsertAccountResult> => {
-        // Closing the intent first takes its row lock, so a concurrent restart or close waits for us (or we for it).
-        const closed = await tx.query(
-          `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
-          [intentId, account.workspaceId, "CONNECTED", now],
-        );
-        if (closed.length === 0) {
-          const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
-          return { intentGone: first(gone, intentFromRow) ?? null };
-        }
+        const gone = await closeConnected(tx, intentId, account.workspaceId, now);
+        if (gone) return gone;
         const identity = [account.workspaceId, account.provider, account.identity.providerUserId];
         const outcome = await insertOrFind(
           tx,

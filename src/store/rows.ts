@@ -28,9 +28,13 @@ export function apiKeyToRow(key: ApiKeyRecord): Record<string, SqlParam> {
   };
 }
 
-/** A key's scopes as one column: space-separated, as OAuth writes scope lists; no scope name holds a space. */
+/** A list of scopes as one column (an API key's, an OAuth grant's): space-separated, as OAuth writes scope lists; no scope name holds a space. */
 export function scopesToText(scopes: readonly string[]): string {
   return scopes.join(" ");
+}
+
+function scopesFromText(scopes: string): string[] {
+  return scopes.split(" ").filter((scope) => scope !== "");
 }
 
 export function apiKeyFromRow(row: Row): ApiKeyRecord {
@@ -39,7 +43,7 @@ export function apiKeyFromRow(row: Row): ApiKeyRecord {
     workspaceId: text(row.workspace_id),
     secretHash: bytes(row.secret_hash),
     label: text(row.label),
-    scopes: text(row.scopes).split(" ").filter((scope) => scope !== ""),
+    scopes: scopesFromText(text(row.scopes)),
     createdAt: date(row.created_at),
     revokedAt: dateOrNull(row.revoked_at),
   };
@@ -142,12 +146,12 @@ export function sealedAccountFromRow(row: Row): SealedAccount {
 // Absent rather than undefined-valued, like the optional identity fields.
 function grantedScopesFromRow(row: Row): { grantedScopes?: string[] } {
   const scopes = textOrNull(row.granted_scopes);
-  return scopes === null ? {} : { grantedScopes: scopes.split(" ").filter(Boolean) };
+  return scopes === null ? {} : { grantedScopes: scopesFromText(scopes) };
 }
 
-/** Space-separated, as OAuth writes a scope; none known: NULL. */
+/** As scopesToText; none known: NULL. */
 export function grantedScopesToRow(scopes: readonly string[] | undefined): string | null {
-  return scopes && scopes.length > 0 ? scopes.join(" ") : null;
+  return scopes && scopes.length > 0 ? scopesToText(scopes) : null;
 }
 
 /** The columns accountSummaryFromRow reads: listings leave the sealed secrets in the table. */

@@ -31,13 +31,21 @@ export function assignments(row: Record<string, SqlParam>, first: number): strin
  * else between the two statements, possible under PostgreSQL's READ COMMITTED).
  */
 export async function insertOrFind(tx: SqlExecutor, insertion: Statement, find: Statement): Promise<{ inserted: Row } | { existing: Row }> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
     const [inserted] = await tx.query(...insertion);
     if (inserted) return { inserted };
     const [existing] = await tx.query(...find);
     if (existing) return { existing };
   }
-  throw new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
+  throw keptChanging();
+}
+
+/** Tries of a write whose conflicting row vanished before it could be read (PostgreSQL's READ COMMITTED). */
+export const UNIQUE_KEY_ATTEMPTS = 3;
+
+/** What a write answers once its UNIQUE_KEY_ATTEMPTS are spent. */
+export function keptChanging(): AppError {
+  return new AppError("service_unavailable", { detail: "The row kept changing under a unique key." });
 }
 
 /** Thrown inside a transaction to roll it back while still answering `result` (see rollingBack). */

@@ -1,7 +1,7 @@
 import { intentFromRow, intentToRow } from "./rows.ts";
 import { revertReconnects, wasReconnection } from "./reconnect-status.ts";
 import type { Row, SqlDriver, SqlExecutor } from "./sql.ts";
-import { insert, insertOrFind } from "./sql-helpers.ts";
+import { first, insert, insertOrFind } from "./sql-helpers.ts";
 import type { IntentRecord, OpenIntentResult } from "./store.ts";
 
 const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
@@ -91,4 +91,20 @@ export function closing(statusParam: number, atParam: number): string {
 /** closing() without the status (a statement that sets it otherwise). */
 export function closedColumns(at: string): string {
   return `closed_at = ${at}, updated_at = ${at}, secrets_key_id = NULL, secrets_envelope = NULL, revision = revision + 1`;
+}
+
+/**
+ * Closes an open, unexpired intent CONNECTED (insertAccount, reconnectAccount). Closing it
+ * first takes its row lock, so a concurrent restart or close waits for the caller's transaction
+ * (or it for theirs). Undefined once closed; otherwise the caller's answer: the intent as it is
+ * now, or null if there is none.
+ */
+export async function closeConnected(tx: SqlExecutor, intentId: string, workspaceId: string, now: Date): Promise<{ intentGone: IntentRecord | null } | undefined> {
+  const closed = await tx.query(
+    `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
+    [intentId, workspaceId, "CONNECTED", now],
+  );
+  if (closed.length > 0) return undefined;
+  const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, workspaceId]);
+  return { intentGone: first(gone, intentFromRow) ?? null };
 }

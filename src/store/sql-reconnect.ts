@@ -1,8 +1,8 @@
 import { appendEvent } from "./outbox.ts";
-import { accountFromRow, grantedScopesToRow, intentFromRow, secretsToRow, text, textOrNull } from "./rows.ts";
+import { accountFromRow, grantedScopesToRow, secretsToRow, text } from "./rows.ts";
 import type { Row, SqlDriver, SqlExecutor } from "./sql.ts";
-import { assignments, first, Rollback, rollingBack } from "./sql-helpers.ts";
-import { closing, openIntentIn, type PendingBound } from "./sql-intents.ts";
+import { assignments, Rollback, rollingBack } from "./sql-helpers.ts";
+import { closeConnected, openIntentIn, type PendingBound } from "./sql-intents.ts";
 import type { AccountRecord, AccountStatus, IntentRecord, OpenReconnectIntentResult, ReconnectAccountResult } from "./store.ts";
 
 /**
@@ -39,15 +39,8 @@ export function createReconnectStore(db: SqlDriver, announce: (intentIds: readon
      */
     async reconnectAccount(account: AccountRecord, intentId: string, now: Date): Promise<ReconnectAccountResult> {
       const result = await rollingBack(db, async (tx): Promise<ReconnectAccountResult> => {
-        // Closing the intent first takes its row lock, as insertAccount does.
-        const closed = await tx.query(
-          `UPDATE intents SET ${closing(3, 4)} WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $4 RETURNING id`,
-          [intentId, account.workspaceId, "CONNECTED", now],
-        );
-        if (closed.length === 0) {
-          const gone = await tx.query("SELECT * FROM intents WHERE id = $1 AND workspace_id = $2", [intentId, account.workspaceId]);
-          return { intentGone: first(gone, intentFromRow) ?? null };
-        }
+        const gone = await closeConnected(tx, intentId, account.workspaceId, now);
+        if (gone) return gone;
         const [current] = await tx.query(`SELECT provider, provider_user_id, status FROM accounts WHERE workspace_id = $1 AND id = $2 ${forUpdate}`, [account.workspaceId, account.id]);
         // Undone whole: the intent stays open for the engine to fail it with the matching error.
         if (!current || current.status === "DELETED") throw new Rollback<ReconnectAccountResult>({ accountGone: true });

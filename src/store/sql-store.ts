@@ -19,7 +19,7 @@ import { createConnectWrites } from "./connect-writes.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
 import { createCredentialStore } from "./sql-credentials.ts";
 import { createEventStore } from "./sql-events.ts";
-import { assignments, first, insert } from "./sql-helpers.ts";
+import { assignments, first, insert, placeholders } from "./sql-helpers.ts";
 import { closing, PendingBound } from "./sql-intents.ts";
 import { isReconnectState, revertReconnects, wasReconnection } from "./reconnect-status.ts";
 import { createReconnectStore } from "./sql-reconnect.ts";
@@ -35,10 +35,11 @@ export interface SqlStoreChanges {
 }
 
 /**
- * GetAccount's statement, built once: a template evaluated per call is a new string each time,
- * which the driver's statement cache then hashes again on every lookup.
+ * GetAccount's and GetCredentials' statements, built once: a template evaluated per call is a
+ * new string each time, which the driver's statement cache then hashes again on every lookup.
  */
 const GET_ACCOUNT_SUMMARY = `SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`;
+const GET_SEALED_ACCOUNT = `SELECT ${SEALED_ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`;
 
 /** Rows one IN (...) list reads at most. */
 const IN_LIST_CHUNK = 500;
@@ -108,7 +109,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       const found = [];
       for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) {
         const chunk = ids.slice(i, i + IN_LIST_CHUNK);
-        const rows = await db.query(`SELECT * FROM intents WHERE id IN (${chunk.map((_, j) => `$${j + 1}`).join(", ")})`, chunk);
+        const rows = await db.query(`SELECT * FROM intents WHERE id IN (${placeholders(chunk.length, 1)})`, chunk);
         found.push(...rows.map(intentFromRow));
       }
       return found;
@@ -168,7 +169,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     },
 
     async getSealedAccount(workspaceId, id) {
-      return first(await db.query(`SELECT ${SEALED_ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]), sealedAccountFromRow);
+      return first(await db.query(GET_SEALED_ACCOUNT, [workspaceId, id]), sealedAccountFromRow);
     },
 
     async listAccounts(query) {

@@ -20,7 +20,7 @@ export interface StoredCredentials {
 }
 
 /** The schema_version this code writes, and the only one it reads. */
-export const CREDENTIALS_SCHEMA_VERSION = 1;
+const CREDENTIALS_SCHEMA_VERSION = 1;
 
 /**
  * First plaintext byte of the domain form. A protobuf encoding never starts with 0 (field
