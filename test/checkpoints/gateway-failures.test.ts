@@ -66,7 +66,8 @@ describe.each(TRANSPORTS)("over %s", (wire) => {
       const username = login("ok");
       const started = Date.now();
       const e = expectError(await api.connect(twitter(username)), Code.Unavailable, "errors/no_channel");
-      expect(Date.now() - started).toBeLessThan(3000);
+      // "At once": not after a connect timeout (20 s in grpc-js); loose enough for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(10_000);
       expect(e.retryInfo, "no_channel is retryable").toBeDefined();
       // The failed attempt does not block the identity.
       expectError(await api.connect(twitter(username)), Code.Unavailable, "errors/no_channel");

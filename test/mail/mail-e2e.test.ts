@@ -79,7 +79,9 @@ describe.each(["grpc", "connect-binary"] as const satisfies readonly Wire[])("ov
     const started = Date.now();
     const error = failed(await connect({ ...good(), smtp: lab.silent.address }, deadline));
     expect(error.code).toBe(Code.DeadlineExceeded);
-    expect(Date.now() - started).toBeLessThan(700 + 500);
+    // The code says whose clock ended it; the bound only rules out the mail check's own 15 s
+    // connect timeout, with room for a loaded machine's late timers.
+    expect(Date.now() - started).toBeLessThan(10_000);
     // afterEach: the silent server holds no connection any more.
   });
 });

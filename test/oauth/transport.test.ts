@@ -219,7 +219,8 @@ describe.each(["google", "microsoft"] as const)("OAuth transport with %s", (name
     const error = await watch.failure(subject.connect({ ...config, requestTimeoutMs: 300 }, subject.newAccount(), context), context);
 
     expect(error.kind).toBe("request_timeout");
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Before the fake answered (5 s): our own timeout ended it.
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("answers request_canceled when the caller cancels", async () => {

@@ -92,13 +92,13 @@ describe("health while draining", () => {
     await expect.poll(() => [watch.statuses, unknown.statuses], NOTICE).toEqual([["SERVING"], ["SERVICE_UNKNOWN"]]);
 
     const started = performance.now();
-    await server.server.drain(10_000);
+    await server.server.drain(30_000);
     const tookMs = performance.now() - started;
     expect(await watch.ended).toBe(0);
     expect(await unknown.ended).toBe(0);
     expect(watch.statuses).toEqual(["SERVING", "NOT_SERVING"]);
-    // Far below the 10 s grace a held watch would cost.
-    expect(tookMs).toBeLessThan(5_000);
+    // Far below the 30 s grace a held watch would cost, with room for a loaded machine.
+    expect(tookMs).toBeLessThan(15_000);
     await server.close();
   });
 

@@ -112,12 +112,9 @@ describe("sealer", () => {
     expect(rotated.open(fresh, aad)).toEqual(secret);
   });
 
-  it("seals and opens 1 KB quickly (no per-call key derivation)", () => {
-    const value = Buffer.alloc(1024, 7);
-    const runs = 200;
-    const start = performance.now();
-    for (let i = 0; i < runs; i++) sealer.open(sealer.seal(value, aad), aad);
-    // Well under 1 ms in practice; the bound is loose so a busy CI machine never flakes.
-    expect((performance.now() - start) / runs).toBeLessThan(5);
+  it("holds each key as a ready KeyObject, so sealing derives nothing per call", () => {
+    // Speed itself is the benchmarks' business; what keeps it is that parsing made the keys once.
+    const keyring = parseKeyring(`${k2024.entry},${k2025.entry}`);
+    for (const id of keyring.keyIds) expect(keyring.key(id)).toMatchObject({ type: "secret", symmetricKeySize: 32 });
   });
 });
