@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -41,3 +42,20 @@ export const backends: Backend[] = [
     },
   },
 ];
+
+/**
+ * One store on a fresh location of `backend` for the enclosing suite (opened before its tests,
+ * closed and dropped after them). Read its fields inside tests, not at collection time.
+ */
+export function storeForSuite(backend: Backend): { readonly store: Store; readonly location: Location } {
+  const suite = {} as { store: Store; location: Location };
+  beforeAll(async () => {
+    suite.location = await backend.create();
+    suite.store = await suite.location.open();
+  });
+  afterAll(async () => {
+    await suite.store?.close();
+    await suite.location?.drop();
+  });
+  return suite;
+}
