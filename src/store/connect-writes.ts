@@ -111,7 +111,7 @@ function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[
   return {
     async openIntent(intent, now, restart = false, maxOpen) {
       const written: Row[] = [];
-      const result = await db.transaction((tx) => openIntentIn(tx, db.kind, intent, now, restart, maxOpen, written, bound));
+      const result = await db.transaction((tx) => openIntentIn(tx, intent, now, restart, maxOpen, written, bound));
       if (written.length > 0) announce(written.map((row) => text(row.id)));
       return result;
     },
@@ -128,7 +128,7 @@ function transactionWrites(db: SqlDriver, announce: (intentIds: readonly string[
         );
         // A duplicate undoes the intent's close: the intent stays open for the caller to fail it with its own error kind.
         if ("existing" in outcome) throw new Rollback<InsertAccountResult>({ duplicateOf: text(outcome.existing.id) });
-        await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
+        await appendEvent(tx, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
         return { inserted: accountFromRow(outcome.inserted) };
       });
       if ("inserted" in result) announce([intentId]);
