@@ -17,17 +17,18 @@ const NUMBERING_LOCK_SPACE = 1_702;
  * misses nothing, and an account's events, written one transaction after another under its
  * row lock, keep their order.
  */
-export async function numberEvents(db: SqlDriver, workspaceId: string): Promise<void> {
+export async function numberEvents(db: SqlDriver, workspaceId: string, limit: number): Promise<void> {
   const [pending] = await db.query("SELECT EXISTS (SELECT 1 FROM events WHERE workspace_id = $1 AND pos IS NULL) AS any", [workspaceId]);
   if (pending?.any !== true) return;
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [NUMBERING_LOCK_SPACE, workspaceId]);
-    // nextval runs over the rows in the order of the subquery's ORDER BY.
+    // nextval runs over the rows in the order of the subquery's ORDER BY. The oldest `limit` only, so that a
+    // backlog (events written while nobody read the stream) is numbered a page at a time, each well within the statement timeout.
     await tx.query(
       `UPDATE events SET pos = numbered.pos FROM (
-         SELECT seq, nextval('events_pos') AS pos FROM (SELECT seq FROM events WHERE workspace_id = $1 AND pos IS NULL ORDER BY seq) AS unnumbered
+         SELECT seq, nextval('events_pos') AS pos FROM (SELECT seq FROM events WHERE workspace_id = $1 AND pos IS NULL ORDER BY seq LIMIT $2) AS unnumbered
        ) AS numbered WHERE events.seq = numbered.seq`,
-      [workspaceId],
+      [workspaceId, limit],
     );
   });
 }

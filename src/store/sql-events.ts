@@ -21,7 +21,7 @@ export function createEventStore(db: SqlDriver): EventStore & HealthCheckStore {
   const skipLocked = db.kind === "postgres" ? "FOR UPDATE SKIP LOCKED" : "";
   return {
     async listEvents(workspaceId, afterSeq, limit) {
-      if (db.kind === "postgres") await numberEvents(db, workspaceId);
+      if (db.kind === "postgres") await numberEvents(db, workspaceId, limit);
       const rows = await db.query(LIST_EVENTS[db.kind], [workspaceId, afterSeq, limit]);
       return rows.map(eventFromRow);
     },
