@@ -23,6 +23,8 @@ export function createConnectWrites(db: SqlDriver, announce: (intentIds: readonl
 }
 
 const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key = $3 AND closed_at IS NULL";
+/** Every ConnectAccount runs the two statements below, whose texts vary only with the cap being set: parsed and planned once per connection. Their result columns are named (the rows' own columns) for that. */
+const PREPARED = { prepared: true };
 type ConnectWrites = Pick<Store, "openIntent" | "insertAccount">;
 
 function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, transactional: ConnectWrites): ConnectWrites {
@@ -31,7 +33,8 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
       if (isReconnectIdentity(intent.identityKey)) return transactional.openIntent(intent, now, restart, maxOpen);
       const row = intentToRow(intent);
       const params: SqlParam[] = [intent.workspaceId, intent.provider, intent.identityKey, now, ...Object.values(row)];
-      const values = Object.keys(row).map((_, i) => `$${i + 5}`).join(", ");
+      const columns = Object.keys(row);
+      const values = columns.map((_, i) => `$${i + 5}`).join(", ");
       // A restart ends whatever is open for the identity (CANCELED, or EXPIRED if it is); an open alone ends only an expired one.
       const ending = restart ? OPEN_FOR_IDENTITY : `${OPEN_FOR_IDENTITY} AND expires_at <= $4`;
       let pending = "";
@@ -51,13 +54,14 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
           UPDATE intents SET status = CASE WHEN expires_at <= $4 THEN 'EXPIRED' ELSE 'CANCELED' END, ${closedColumns("$4")}
           WHERE ${ending} RETURNING id, status
         )${pending}, opened AS (
-          INSERT INTO intents (${Object.keys(row).join(", ")}) SELECT ${values} WHERE (SELECT COUNT(*) FROM ended) >= 0${underCap}
-          ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING *
+          INSERT INTO intents (${columns.join(", ")}) SELECT ${values} WHERE (SELECT COUNT(*) FROM ended) >= 0${underCap}
+          ON CONFLICT (workspace_id, provider, identity_key) WHERE closed_at IS NULL DO NOTHING RETURNING ${columns.join(", ")}
         )
-        SELECT (SELECT array_agg(id) FROM ended) AS ended_ids, ${maxOpen === undefined ? "0" : "(SELECT n FROM pending)"} AS pending_intents, opened.*
+        SELECT (SELECT array_agg(id) FROM ended) AS ended_ids, ${maxOpen === undefined ? "0" : "(SELECT n FROM pending)"} AS pending_intents,
+               ${columns.map((column) => `opened.${column}`).join(", ")}
         FROM (SELECT 1) AS one LEFT JOIN opened ON true`;
       for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
-        const [result] = await db.query(sql, params);
+        const [result] = await db.query(sql, params, PREPARED);
         const written = [...((result?.ended_ids as string[] | null) ?? []), ...(result?.id == null ? [] : [text(result.id)])];
         if (written.length > 0) announce(written);
         if (result?.id != null) return { opened: intentFromRow(result) };
@@ -72,22 +76,24 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
     async insertAccount(account, intentId, now) {
       const row = accountToRow(account);
       const params: SqlParam[] = [intentId, account.workspaceId, now, ...Object.values(row)];
-      const values = Object.keys(row).map((_, i) => `$${i + 4}`).join(", ");
+      const columns = Object.keys(row);
+      const values = columns.map((_, i) => `$${i + 4}`).join(", ");
       const outbox = outboxStatements("account_row", params, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
       // The intent's row lock first, so a concurrent restart or close waits for us (or we for it); the account
       // only if the intent is open and unexpired; the intent closed and the event written only if the account was.
       const sql = `WITH target AS (
           SELECT id FROM intents WHERE id = $1 AND workspace_id = $2 AND closed_at IS NULL AND expires_at > $3 FOR UPDATE
         ), account_row AS (
-          INSERT INTO accounts (${Object.keys(row).join(", ")}) SELECT ${values} FROM target
-          ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING *
+          INSERT INTO accounts (${columns.join(", ")}) SELECT ${values} FROM target
+          ON CONFLICT (workspace_id, provider, provider_user_id) WHERE status <> 'DELETED' DO NOTHING RETURNING ${columns.join(", ")}
         ), closed AS (
           UPDATE intents SET status = 'CONNECTED', ${closedColumns("$3")}
           WHERE id = $1 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM account_row) RETURNING id
         ), ${outbox}
-        SELECT (SELECT COUNT(*) FROM target) AS intent_open, account_row.* FROM (SELECT 1) AS one LEFT JOIN account_row ON true`;
+        SELECT (SELECT COUNT(*) FROM target) AS intent_open, ${columns.map((column) => `account_row.${column}`).join(", ")}
+        FROM (SELECT 1) AS one LEFT JOIN account_row ON true`;
       for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
-        const [result] = await db.query(sql, params);
+        const [result] = await db.query(sql, params, PREPARED);
         if (result?.id != null) {
           announce([intentId]);
           return { inserted: accountFromRow(result) };
