@@ -66,15 +66,25 @@ const ULID_DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
  */
 export function outboxStatements(source: string, params: SqlParam[], event: NewEvent): string {
   const row = eventRow(event);
-  const at = (value: SqlParam) => `$${params.push(value)}`;
-  const eventValues = Object.values(row).map(at).join(", ");
-  const workspace = at(event.workspaceId);
-  const type = at(event.type);
-  const when = at(event.at);
-  const idBase = at(newId("whd_").slice(0, -2));
-  const digits = at(ULID_DIGITS);
+  const first = params.length + 1;
+  params.push(...Object.values(row), event.workspaceId, event.type, event.at, newId("whd_").slice(0, -2), ULID_DIGITS);
+  const key = `${source} ${first}`;
+  let text = outboxTexts.get(key);
+  if (text === undefined) {
+    text = outboxText(source, Object.keys(row), first);
+    outboxTexts.set(key, text);
+  }
+  return text;
+}
+
+/** Built once per (source, first placeholder): ConnectAccount's statement is then the same string on every call. */
+const outboxTexts = new Map<string, string>();
+
+function outboxText(source: string, columns: readonly string[], first: number): string {
+  const eventValues = columns.map((_, i) => `$${first + i}`).join(", ");
+  const [workspace, type, when, idBase, digits] = [0, 1, 2, 3, 4].map((i) => `$${first + columns.length + i}`);
   return `event_row AS (
-      INSERT INTO events (${Object.keys(row).join(", ")}) SELECT ${eventValues} FROM ${source} RETURNING seq
+      INSERT INTO events (${columns.join(", ")}) SELECT ${eventValues} FROM ${source} RETURNING seq
     ), deliveries AS (
       INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_seq, status, next_attempt_at, created_at)
       SELECT ${idBase} || substr(${digits}, (endpoint.n / 32)::int % 32 + 1, 1) || substr(${digits}, endpoint.n::int % 32 + 1, 1),

@@ -138,7 +138,8 @@ function statementName(sql: string): string {
 async function run(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[], options?: QueryOptions): Promise<Row[]> {
   try {
     const values = params === undefined ? undefined : [...params];
-    const result = await target.query(options?.prepared ? { name: statementName(sql), text: sql, values } : { text: sql, values });
+    // The text form for the rest: pg copies a config object's every property on each call.
+    const result = await (options?.prepared ? target.query({ name: statementName(sql), text: sql, values }) : target.query(sql, values));
     return result.rows;
   } catch (e) {
     throw storeError(e);
