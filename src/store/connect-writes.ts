@@ -2,7 +2,7 @@ import { accountFromRow, accountToRow, intentFromRow, intentToRow, text } from "
 import { appendEvent, outboxStatements } from "./outbox.ts";
 import { isReconnectIdentity } from "./reconnect-status.ts";
 import type { Row, SqlDriver, SqlParam } from "./sql.ts";
-import { first, insert, insertOrFind, keptChanging, Rollback, rollingBack, UNIQUE_KEY_ATTEMPTS } from "./sql-helpers.ts";
+import { builtOnce, first, insert, insertOrFind, keptChanging, Rollback, rollingBack, UNIQUE_KEY_ATTEMPTS } from "./sql-helpers.ts";
 import { closeConnected, closedColumns, openIntentIn, type PendingBound } from "./sql-intents.ts";
 import type { InsertAccountResult, Store } from "./store.ts";
 
@@ -26,17 +26,6 @@ const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key 
 /** Every ConnectAccount runs the two statements below, whose texts vary only with the cap being set: parsed and planned once per connection. Their result columns are named (the rows' own columns) for that. */
 const PREPARED = { prepared: true };
 
-/** The statements' texts by variant (a row's columns are always the same): built once, the same string on every call. */
-const texts = new Map<string, string>();
-
-function textOf(variant: string, build: () => string): string {
-  let text = texts.get(variant);
-  if (text === undefined) {
-    text = build();
-    texts.set(variant, text);
-  }
-  return text;
-}
 type ConnectWrites = Pick<Store, "openIntent" | "insertAccount">;
 
 function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) => void, transactional: ConnectWrites): ConnectWrites {
@@ -46,7 +35,7 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
       const row = intentToRow(intent);
       const params: SqlParam[] = [intent.workspaceId, intent.provider, intent.identityKey, now, ...Object.values(row)];
       if (maxOpen !== undefined) params.push(maxOpen);
-      const sql = textOf(`open ${restart} ${maxOpen !== undefined}`, () => openIntentText(Object.keys(row), restart, maxOpen !== undefined));
+      const sql = builtOnce(`connect open ${restart} ${maxOpen !== undefined}`, () => openIntentText(Object.keys(row), restart, maxOpen !== undefined));
       for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
         const [result] = await db.query(sql, params, PREPARED);
         const written = [...((result?.ended_ids as string[] | null) ?? []), ...(result?.id == null ? [] : [text(result.id)])];
@@ -64,7 +53,7 @@ function postgresWrites(db: SqlDriver, announce: (intentIds: readonly string[]) 
       const row = accountToRow(account);
       const params: SqlParam[] = [intentId, account.workspaceId, now, ...Object.values(row)];
       const outbox = outboxStatements("account_row", params, { workspaceId: account.workspaceId, accountId: account.id, type: "account.connected", change: null, at: now });
-      const sql = textOf("insert", () => insertAccountText(Object.keys(row), outbox));
+      const sql = builtOnce("connect insert", () => insertAccountText(Object.keys(row), outbox));
       for (let attempt = 0; attempt < UNIQUE_KEY_ATTEMPTS; attempt++) {
         const [result] = await db.query(sql, params, PREPARED);
         if (result?.id != null) {

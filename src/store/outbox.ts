@@ -1,6 +1,6 @@
 import { newId } from "../ids.ts";
 import { eventTypesFromColumn } from "./event-rows.ts";
-import { insert } from "./sql-helpers.ts";
+import { builtOnce, insert } from "./sql-helpers.ts";
 import type { SqlExecutor, SqlParam } from "./sql.ts";
 import type { EventType, StatusChange } from "./store.ts";
 
@@ -68,17 +68,8 @@ export function outboxStatements(source: string, params: SqlParam[], event: NewE
   const row = eventRow(event);
   const first = params.length + 1;
   params.push(...Object.values(row), event.workspaceId, event.type, event.at, newId("whd_").slice(0, -2), ULID_DIGITS);
-  const key = `${source} ${first}`;
-  let text = outboxTexts.get(key);
-  if (text === undefined) {
-    text = outboxText(source, Object.keys(row), first);
-    outboxTexts.set(key, text);
-  }
-  return text;
+  return builtOnce(`outbox ${source} ${first}`, () => outboxText(source, Object.keys(row), first));
 }
-
-/** Built once per (source, first placeholder): ConnectAccount's statement is then the same string on every call. */
-const outboxTexts = new Map<string, string>();
 
 function outboxText(source: string, columns: readonly string[], first: number): string {
   const eventValues = columns.map((_, i) => `$${first + i}`).join(", ");
