@@ -11,11 +11,13 @@ interface ColumnTypes {
   /** A 64-bit counter that only grows: the events' cursor. */
   serialKey: string;
   bigint: string;
+  /** DDL of the events' public cursor, numbered after commit (PostgreSQL only: see event-numbering.ts). */
+  eventCursor: string;
 }
 
 export const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
   // SQLite compares TEXT bytewise and keeps times as Unix milliseconds.
-  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", intentNotify: "", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER" },
+  sqlite: { id: "TEXT", time: "INTEGER", bytes: "BLOB", json: "TEXT", intentNotify: "", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT", bigint: "INTEGER", eventCursor: "" },
   // "C" collation so ids (ULIDs) sort bytewise whatever the database's locale: listAccounts pages by id.
   postgres: {
     id: 'TEXT COLLATE "C"',
@@ -24,6 +26,19 @@ export const columnTypes: Record<SqlDriver["kind"], ColumnTypes> = {
     json: "JSONB",
     serialKey: "BIGSERIAL PRIMARY KEY",
     bigint: "BIGINT",
+    // pos: the stream's cursor, NULL until the event is numbered. Existing events keep their seq as
+    // their cursor, so cursors handed out before stay valid; the numbering counts on from there.
+    // The stream reads by (workspace_id, pos) and numbers what the partial index lists, so the
+    // index by (workspace_id, seq) is no longer read and each event insert maintains no more indexes than before.
+    eventCursor: `
+      ALTER TABLE events ADD COLUMN pos BIGINT;
+      UPDATE events SET pos = seq;
+      CREATE SEQUENCE events_pos;
+      SELECT setval('events_pos', COALESCE((SELECT max(seq) FROM events), 0) + 1, false);
+      CREATE UNIQUE INDEX events_workspace_pos ON events (workspace_id, pos) WHERE pos IS NOT NULL;
+      CREATE INDEX events_unnumbered ON events (workspace_id, seq) WHERE pos IS NULL;
+      DROP INDEX events_workspace;
+    `,
     // A trigger, so every writer (any replica, the CLI, a sweep) notifies, in its own transaction
     // (delivered on commit), without a round trip. One channel per schema: see intentChannel().
     // Only interactive intents: nobody watches a one-shot one, and a transaction that notifies
@@ -212,6 +227,12 @@ export const migrations: readonly Migration[] = [
     sql: () => `
       CREATE INDEX intents_open_workspace ON intents (workspace_id, expires_at) WHERE closed_at IS NULL;
     `,
+  },
+  {
+    // Issue 18: on PostgreSQL the stream's cursor is given after commit (event-numbering.ts), so an
+    // event insert no longer holds a per-workspace lock through its commit. SQLite keeps seq.
+    version: 8,
+    sql: (t) => t.eventCursor,
   },
 ];
 

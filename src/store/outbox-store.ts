@@ -12,7 +12,7 @@ export interface StatusChange {
 }
 
 export interface EventRecord {
-  /** The workspace stream's cursor: grows with every event, in commit order within a workspace. */
+  /** The workspace stream's cursor: grows with every event, in commit order within a workspace (on PostgreSQL given after commit: event-numbering.ts). */
   seq: number;
   id: string; // "evt_" + ULID: receivers deduplicate on it
   workspaceId: string;

@@ -1,7 +1,7 @@
 import { newId } from "../ids.ts";
 import { eventTypesFromColumn } from "./event-rows.ts";
-import { insert } from "./sql-helpers.ts";
-import type { SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import { builtOnce, insert } from "./sql-helpers.ts";
+import type { SqlExecutor, SqlParam } from "./sql.ts";
 import type { EventType, StatusChange } from "./store.ts";
 
 export interface NewEvent {
@@ -12,21 +12,17 @@ export interface NewEvent {
   at: Date;
 }
 
-/** Any fixed number: the first key of the per-workspace advisory lock (the second is the workspace's hash). */
-const EVENT_LOCK_SPACE = 1_702;
-
 /**
  * Writes an event inside the caller's transaction (the outbox: it commits or rolls back with
  * the change it announces), and one pending delivery for each enabled webhook endpoint of the
  * workspace that wants its type.
  *
- * On PostgreSQL a sequence value is taken at INSERT but seen at COMMIT, so a reader could see
- * seq 8 before seq 7 commits and skip 7 for good. The per-workspace transaction lock makes
- * the workspace's events commit in seq order: a stream that resumes after a cursor misses
- * nothing. SQLite has one writer at a time already.
+ * seq identifies the event (deliveries point at it); it is the stream's cursor on SQLite, whose
+ * one writer commits events in seq order. On PostgreSQL, where seq is seen in commit order only
+ * by chance, the stream's cursor is given after commit (event-numbering.ts), so nothing here
+ * makes writers wait for each other.
  */
-export async function appendEvent(tx: SqlExecutor, kind: SqlDriver["kind"], event: NewEvent): Promise<void> {
-  if (kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [EVENT_LOCK_SPACE, event.workspaceId]);
+export async function appendEvent(tx: SqlExecutor, event: NewEvent): Promise<void> {
   const [inserted] = await tx.query(...insert("events", eventRow(event), "RETURNING seq"));
   const endpoints = await tx.query("SELECT id, event_types FROM webhook_endpoints WHERE workspace_id = $1 AND status = 'ENABLED'", [event.workspaceId]);
   for (const endpoint of endpoints) {
@@ -62,8 +58,7 @@ const ULID_DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /**
  * appendEvent as CTEs of one PostgreSQL statement (after a comma, ending without one): the
- * event and its deliveries are written if the CTE `source` has a row, under the same
- * per-workspace lock, taken before the event's seq. Adds its values to `params`.
+ * event and its deliveries are written if the CTE `source` has a row. Adds its values to `params`.
  *
  * A delivery's id is made here, one per matching endpoint: a fresh ULID's first 24 characters
  * and the endpoint's ordinal in its last two (a workspace has at most MAX_ENDPOINTS, 16, far
@@ -71,17 +66,16 @@ const ULID_DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
  */
 export function outboxStatements(source: string, params: SqlParam[], event: NewEvent): string {
   const row = eventRow(event);
-  const at = (value: SqlParam) => `$${params.push(value)}`;
-  const eventValues = Object.values(row).map(at).join(", ");
-  const workspace = at(event.workspaceId);
-  const type = at(event.type);
-  const when = at(event.at);
-  const idBase = at(newId("whd_").slice(0, -2));
-  const digits = at(ULID_DIGITS);
-  return `locked AS (
-      SELECT pg_advisory_xact_lock(${at(EVENT_LOCK_SPACE)}, hashtext(${workspace})) FROM ${source}
-    ), event_row AS (
-      INSERT INTO events (${Object.keys(row).join(", ")}) SELECT ${eventValues} FROM locked RETURNING seq
+  const first = params.length + 1;
+  params.push(...Object.values(row), event.workspaceId, event.type, event.at, newId("whd_").slice(0, -2), ULID_DIGITS);
+  return builtOnce(`outbox ${source} ${first}`, () => outboxText(source, Object.keys(row), first));
+}
+
+function outboxText(source: string, columns: readonly string[], first: number): string {
+  const eventValues = columns.map((_, i) => `$${first + i}`).join(", ");
+  const [workspace, type, when, idBase, digits] = [0, 1, 2, 3, 4].map((i) => `$${first + columns.length + i}`);
+  return `event_row AS (
+      INSERT INTO events (${columns.join(", ")}) SELECT ${eventValues} FROM ${source} RETURNING seq
     ), deliveries AS (
       INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_seq, status, next_attempt_at, created_at)
       SELECT ${idBase} || substr(${digits}, (endpoint.n / 32)::int % 32 + 1, 1) || substr(${digits}, endpoint.n::int % 32 + 1, 1),

@@ -3,7 +3,7 @@ import { AppError } from "../errors/app-error.ts";
 import { IntentChangeFeed } from "./intent-changes.ts";
 import { migrate } from "./migrations.ts";
 import { startPgListener } from "./pg-listener.ts";
-import type { Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import type { QueryOptions, Row, SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
 import { createSqlStore } from "./sql-store.ts";
 import type { Store } from "./store.ts";
 
@@ -78,7 +78,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 function postgresDriver(pool: pg.Pool): SqlDriver {
   return {
     kind: "postgres",
-    query: (sql, params) => run(pool, sql, params),
+    query: (sql, params, options) => run(pool, sql, params, options),
     exec: async (script) => {
       await run(pool, script);
     },
@@ -94,7 +94,7 @@ function postgresDriver(pool: pg.Pool): SqlDriver {
       };
       client.on("error", onError);
       const tx: SqlExecutor = {
-        query: (sql, params) => run(client, sql, params),
+        query: (sql, params, options) => run(client, sql, params, options),
         exec: async (script) => {
           await run(client, script);
         },
@@ -118,9 +118,28 @@ function postgresDriver(pool: pg.Pool): SqlDriver {
   };
 }
 
-async function run(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
+/**
+ * Names of prepared statements, one per text, the same on every connection (pg prepares a
+ * name on a connection the first time it runs there). Only statements with named result
+ * columns are prepared: a prepared `SELECT *` fails once another replica's migration adds a
+ * column ("cached plan must not change result type").
+ */
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `postpress_${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+async function run(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[], options?: QueryOptions): Promise<Row[]> {
   try {
-    const result = await target.query(sql, params === undefined ? undefined : [...params]);
+    const values = params === undefined ? undefined : [...params];
+    // The text form for the rest: pg copies a config object's every property on each call.
+    const result = await (options?.prepared ? target.query({ name: statementName(sql), text: sql, values }) : target.query(sql, values));
     return result.rows;
   } catch (e) {
     throw storeError(e);

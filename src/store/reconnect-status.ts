@@ -1,6 +1,6 @@
 import { appendEvent } from "./outbox.ts";
 import { text, textOrNull } from "./rows.ts";
-import type { SqlDriver, SqlExecutor } from "./sql.ts";
+import type { SqlExecutor } from "./sql.ts";
 import type { AccountStatus, IntentRecord } from "./store.ts";
 
 /**
@@ -8,7 +8,7 @@ import type { AccountStatus, IntentRecord } from "./store.ts";
  * RECONNECTING with no open intent left goes back to the status it had (its reason kept).
  * Accounts that are not reconnecting (and the fresh ids of ConnectAccount's intents) are untouched.
  */
-export async function revertReconnects(tx: SqlExecutor, kind: SqlDriver["kind"], accountIds: readonly string[], at: Date): Promise<void> {
+export async function revertReconnects(tx: SqlExecutor, accountIds: readonly string[], at: Date): Promise<void> {
   for (const accountId of new Set(accountIds)) {
     const rows = await tx.query(
       `UPDATE accounts SET status = status_before_reconnect, status_before_reconnect = NULL, status_changed_at = $2, updated_at = $2
@@ -19,7 +19,7 @@ export async function revertReconnects(tx: SqlExecutor, kind: SqlDriver["kind"],
     );
     for (const row of rows) {
       const change = { from: "RECONNECTING" as const, to: text(row.status) as AccountStatus, reason: textOrNull(row.status_reason) };
-      await appendEvent(tx, kind, { workspaceId: text(row.workspace_id), accountId, type: "account.status_changed", change, at });
+      await appendEvent(tx, { workspaceId: text(row.workspace_id), accountId, type: "account.status_changed", change, at });
     }
   }
 }

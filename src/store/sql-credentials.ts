@@ -21,7 +21,7 @@ export function createCredentialStore(db: SqlDriver): CredentialRefreshStore {
     async refreshAccountLocked(workspaceId, accountId, lockTimeoutMs, refresh) {
       if (db.kind === "sqlite") {
         const { answer, write } = await refresh(first(await db.query(live, [workspaceId, accountId]), accountFromRow));
-        if (write) await db.transaction((tx) => applyWrite(tx, db.kind, workspaceId, accountId, write));
+        if (write) await db.transaction((tx) => applyWrite(tx, workspaceId, accountId, write));
         return answer;
       }
       try {
@@ -29,7 +29,7 @@ export function createCredentialStore(db: SqlDriver): CredentialRefreshStore {
           // Bounded: a refresher stuck on a slow provider makes the others give up, not pile up.
           await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.ceil(lockTimeoutMs))}ms`]);
           const { answer, write } = await refresh(first(await tx.query(`${live} FOR UPDATE`, [workspaceId, accountId]), accountFromRow));
-          if (write) await applyWrite(tx, db.kind, workspaceId, accountId, write);
+          if (write) await applyWrite(tx, workspaceId, accountId, write);
           return answer;
         });
       } catch (e) {
@@ -42,7 +42,7 @@ export function createCredentialStore(db: SqlDriver): CredentialRefreshStore {
   };
 }
 
-async function applyWrite(tx: SqlExecutor, kind: SqlDriver["kind"], workspaceId: string, accountId: string, write: RefreshWrite): Promise<void> {
+async function applyWrite(tx: SqlExecutor, workspaceId: string, accountId: string, write: RefreshWrite): Promise<void> {
   // Compare-and-set on the sealed blob: credentials replaced since the refresh read them (a
   // reconnection) are newer than anything the refresh learned, its token or its refusal.
   const { keyId, envelope } = write.expected;
@@ -65,6 +65,6 @@ async function applyWrite(tx: SqlExecutor, kind: SqlDriver["kind"], workspaceId:
       "UPDATE accounts SET status = $3, status_reason = $4, check_failures = 0, status_changed_at = $5, updated_at = $5 WHERE workspace_id = $1 AND id = $2 AND status = $6 RETURNING id",
       [workspaceId, accountId, to, reason, write.at, from],
     );
-    if (rows.length > 0 && from !== to) await appendEvent(tx, kind, { workspaceId, accountId, type: "account.status_changed", change: write.status, at: write.at });
+    if (rows.length > 0 && from !== to) await appendEvent(tx, { workspaceId, accountId, type: "account.status_changed", change: write.status, at: write.at });
   }
 }

@@ -1,9 +1,16 @@
+import { numberEvents } from "./event-numbering.ts";
 import { eventFromRow } from "./event-rows.ts";
 import { appendEvent } from "./outbox.ts";
 import { accountFromRow } from "./rows.ts";
 import type { SqlDriver } from "./sql.ts";
 import { placeholders } from "./sql-helpers.ts";
 import type { EventStore, HealthCheckStore } from "./store.ts";
+
+/** PostgreSQL's cursor is pos, given after commit (event-numbering.ts); SQLite's one writer commits its events in seq order. */
+const LIST_EVENTS: Record<SqlDriver["kind"], string> = {
+  sqlite: "SELECT * FROM events WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+  postgres: "SELECT pos AS seq, id, workspace_id, account_id, type, data, created_at FROM events WHERE workspace_id = $1 AND pos > $2 ORDER BY pos LIMIT $3",
+};
 
 /**
  * The event stream's reads, and the health checks' claims and results. Claims lock the rows
@@ -14,7 +21,8 @@ export function createEventStore(db: SqlDriver): EventStore & HealthCheckStore {
   const skipLocked = db.kind === "postgres" ? "FOR UPDATE SKIP LOCKED" : "";
   return {
     async listEvents(workspaceId, afterSeq, limit) {
-      const rows = await db.query("SELECT * FROM events WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", [workspaceId, afterSeq, limit]);
+      if (db.kind === "postgres") await numberEvents(db, workspaceId, limit);
+      const rows = await db.query(LIST_EVENTS[db.kind], [workspaceId, afterSeq, limit]);
       return rows.map(eventFromRow);
     },
 
@@ -44,7 +52,7 @@ export function createEventStore(db: SqlDriver): EventStore & HealthCheckStore {
         if (rows.length === 0) return false;
         // Only a change of status is news: the same status again (with whatever reason) is not re-announced.
         if (changed) {
-          await appendEvent(tx, db.kind, { workspaceId, accountId, type: "account.status_changed", change: { from: expected, to: result.status, reason: result.reason }, at });
+          await appendEvent(tx, { workspaceId, accountId, type: "account.status_changed", change: { from: expected, to: result.status, reason: result.reason }, at });
         }
         return true;
       });

@@ -11,6 +11,22 @@ export function insert(table: string, row: Record<string, SqlParam>, suffix = ""
   return [`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${placeholders.join(", ")}) ${suffix}`, Object.values(row)];
 }
 
+const builtTexts = new Map<string, string>();
+
+/**
+ * A hot statement's text, built the first time its `variant` (a key naming everything the text
+ * depends on) is asked for: the same string on every call after, so nothing builds it again or
+ * hashes a fresh one (the pg driver finds a prepared statement's name by its text).
+ */
+export function builtOnce(variant: string, build: () => string): string {
+  let text = builtTexts.get(variant);
+  if (text === undefined) {
+    text = build();
+    builtTexts.set(variant, text);
+  }
+  return text;
+}
+
 /** "$first, $first+1, ..." for `count` values (an IN list). */
 export function placeholders(count: number, first: number): string {
   return Array.from({ length: count }, (_, i) => `$${first + i}`).join(", ");

@@ -1,6 +1,6 @@
 import { intentFromRow, intentToRow } from "./rows.ts";
 import { revertReconnects, wasReconnection } from "./reconnect-status.ts";
-import type { Row, SqlDriver, SqlExecutor } from "./sql.ts";
+import type { Row, SqlExecutor } from "./sql.ts";
 import { first, insert, insertOrFind } from "./sql-helpers.ts";
 import type { IntentRecord, OpenIntentResult } from "./store.ts";
 
@@ -16,7 +16,6 @@ const OPEN_FOR_IDENTITY = "workspace_id = $1 AND provider = $2 AND identity_key 
  */
 export async function openIntentIn(
   tx: SqlExecutor,
-  kind: SqlDriver["kind"],
   intent: IntentRecord,
   now: Date,
   restart: boolean,
@@ -31,7 +30,7 @@ export async function openIntentIn(
   const result = await capAndInsert(tx, intent, now, maxOpen, bound);
   if ("opened" in result) written.push({ id: result.opened.id });
   const reconnections = ended.map(intentFromRow).filter(wasReconnection).map((ended) => ended.accountId);
-  if (reconnections.length > 0) await revertReconnects(tx, kind, reconnections, now);
+  if (reconnections.length > 0) await revertReconnects(tx, reconnections, now);
   return result;
 }
 

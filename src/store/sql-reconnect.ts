@@ -23,8 +23,8 @@ export function createReconnectStore(db: SqlDriver, announce: (intentIds: readon
         const [account] = await tx.query(`SELECT status FROM accounts WHERE workspace_id = $1 AND id = $2 AND status <> 'DELETED' ${forUpdate}`, [intent.workspaceId, intent.accountId]);
         if (!account) return { accountGone: true };
         // An intent it expires or cancels may have held the account RECONNECTING: openIntentIn puts the status back unless this one opens.
-        const opened = await openIntentIn(tx, db.kind, intent, now, restart, maxOpen, written, bound);
-        if ("opened" in opened && account.status !== "RECONNECTING") await markReconnecting(tx, db.kind, intent, text(account.status) as AccountStatus, now);
+        const opened = await openIntentIn(tx, intent, now, restart, maxOpen, written, bound);
+        if ("opened" in opened && account.status !== "RECONNECTING") await markReconnecting(tx, intent, text(account.status) as AccountStatus, now);
         return opened;
       });
       if (written.length > 0) announce(written.map((row) => text(row.id)));
@@ -65,8 +65,8 @@ export function createReconnectStore(db: SqlDriver, announce: (intentIds: readon
         };
         const [row] = await tx.query(`UPDATE accounts SET ${assignments(columns, 3)} WHERE workspace_id = $1 AND id = $2 RETURNING *`, [account.workspaceId, account.id, ...Object.values(columns)]);
         const from = text(current.status) as AccountStatus;
-        if (from !== "CONNECTED") await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.status_changed", change: { from, to: "CONNECTED", reason: null }, at: now });
-        await appendEvent(tx, db.kind, { workspaceId: account.workspaceId, accountId: account.id, type: "account.reconnected", change: null, at: now });
+        if (from !== "CONNECTED") await appendEvent(tx, { workspaceId: account.workspaceId, accountId: account.id, type: "account.status_changed", change: { from, to: "CONNECTED", reason: null }, at: now });
+        await appendEvent(tx, { workspaceId: account.workspaceId, accountId: account.id, type: "account.reconnected", change: null, at: now });
         return { reconnected: accountFromRow(row!) };
       });
       if ("reconnected" in result) announce([intentId]);
@@ -75,10 +75,10 @@ export function createReconnectStore(db: SqlDriver, announce: (intentIds: readon
   };
 }
 
-async function markReconnecting(tx: SqlExecutor, kind: SqlDriver["kind"], intent: IntentRecord, from: AccountStatus, at: Date): Promise<void> {
+async function markReconnecting(tx: SqlExecutor, intent: IntentRecord, from: AccountStatus, at: Date): Promise<void> {
   await tx.query(
     "UPDATE accounts SET status_before_reconnect = status, status = 'RECONNECTING', status_changed_at = $3, updated_at = $3 WHERE workspace_id = $1 AND id = $2",
     [intent.workspaceId, intent.accountId, at],
   );
-  await appendEvent(tx, kind, { workspaceId: intent.workspaceId, accountId: intent.accountId, type: "account.status_changed", change: { from, to: "RECONNECTING", reason: null }, at });
+  await appendEvent(tx, { workspaceId: intent.workspaceId, accountId: intent.accountId, type: "account.status_changed", change: { from, to: "RECONNECTING", reason: null }, at });
 }

@@ -137,7 +137,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       const rows = closesReconnect
         ? await db.transaction(async (tx) => {
             const closed = await tx.query(update, values);
-            await revertReconnects(tx, db.kind, closed.map((row) => text(row.account_id)), patch.closedAt!);
+            await revertReconnects(tx, closed.map((row) => text(row.account_id)), patch.closedAt!);
             return closed;
           })
         : await db.query(update, values);
@@ -154,7 +154,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
           ["EXPIRED", at, expiredBefore, limit],
         );
         // Reconnections swept put their accounts' status back.
-        await revertReconnects(tx, db.kind, swept.map(intentFromRow).filter(wasReconnection).map((intent) => intent.accountId), at);
+        await revertReconnects(tx, swept.map(intentFromRow).filter(wasReconnection).map((intent) => intent.accountId), at);
         return swept;
       });
       return announceRows(rows).map(intentFromRow);
@@ -196,7 +196,7 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
           [workspaceId, id, at],
         );
         if (rows.length === 0) return false;
-        await appendEvent(tx, db.kind, { workspaceId, accountId: id, type: "account.deleted", change: null, at });
+        await appendEvent(tx, { workspaceId, accountId: id, type: "account.deleted", change: null, at });
         return true;
       });
     },

@@ -10,9 +10,17 @@ export type SqlParam = string | number | Date | Buffer | null;
 /** A result row keyed by column name, in the backend's own value types (see rows.ts). */
 export type Row = Record<string, unknown>;
 
+export interface QueryOptions {
+  prepared?: boolean;
+}
+
 export interface SqlExecutor {
-  /** One statement. */
-  query(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  /**
+   * One statement. `prepared`: a hot statement whose text is one of a few fixed ones, with its
+   * result columns named (no `*`): PostgreSQL parses and plans it once per connection (SQLite
+   * prepares every statement once anyway).
+   */
+  query(sql: string, params?: readonly SqlParam[], options?: QueryOptions): Promise<Row[]>;
   /** Several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }

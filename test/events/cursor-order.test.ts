@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/store.ts";
-import { dropSchema, PG_URL, uniqueSchema } from "../support/pg.ts";
-import { account, intent, workspace } from "../store/fixtures.ts";
+import { dropSchema, PG_URL, uniqueSchema, withPg } from "../support/pg.ts";
+import { account, intent, newId, workspace } from "../store/fixtures.ts";
 
 const WRITES = 200;
 
 /**
  * The stream's cursor under concurrent writers on PostgreSQL: a sequence value is taken at
- * INSERT but seen at COMMIT, so without the outbox's per-workspace lock a reader could pass
- * an event still being committed and never see it. Two stores (two pools) connect 200
+ * INSERT but seen at COMMIT, so a cursor given at INSERT would let a reader pass an event
+ * still being committed and never see it (the cursor is given after commit: event-numbering.ts). Two stores (two pools) connect 200
  * accounts, 16 at a time, while a reader pages after its cursor as fast as it can: it sees every one.
  */
 describe("event cursor under concurrent writers (PostgreSQL)", () => {
@@ -58,4 +58,21 @@ describe("event cursor under concurrent writers (PostgreSQL)", () => {
     expect(seen).toHaveLength(WRITES);
     expect(new Set(seen).size).toBe(WRITES);
   }, 120_000);
+
+  it("an event that took its seq first but commits last still comes after the cursor a reader already holds", async () => {
+    const ws = workspace();
+    await stores[0]!.createWorkspace(ws);
+    const insertEvent = (client: { query(sql: string, values: unknown[]): Promise<unknown> }, accountId: string) =>
+      client.query(`INSERT INTO ${schema}.events (id, workspace_id, account_id, type, data, created_at) VALUES ($1, $2, $3, 'account.connected', '{}', now())`, [newId("evt"), ws.id, accountId]);
+    await withPg(async (slow) => {
+      await slow.query("BEGIN");
+      await insertEvent(slow, "acc_first_seq"); // takes the lower seq, commits last
+      await withPg((fast) => insertEvent(fast, "acc_second_seq"));
+      const before = await stores[0]!.listEvents(ws.id, 0, 50);
+      expect(before.map((e) => e.accountId)).toEqual(["acc_second_seq"]);
+      await slow.query("COMMIT");
+      const after = await stores[1]!.listEvents(ws.id, before[0]!.seq, 50);
+      expect(after.map((e) => e.accountId)).toEqual(["acc_first_seq"]);
+    });
+  });
 });

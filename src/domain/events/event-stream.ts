@@ -6,8 +6,8 @@ const PAGE = 500;
 /**
  * A workspace's events from a cursor on: what the store holds after it, then what arrives.
  * Events are read back from the store (every replica writes there), every `pollMs` once the
- * consumer has caught up; the outbox commits a workspace's events in cursor order, so
- * nothing is skipped and each account's events come in the order they happened.
+ * consumer has caught up; a workspace's events become visible in cursor order (the store
+ * numbers them so), so nothing is skipped and each account's events come in the order they happened.
  */
 export class EventStream {
   private readonly store: Store;
