@@ -5,19 +5,27 @@ import type { Plugin } from "esbuild";
 import { BUNDLE_DIR, MANIFEST, ROOT, stampOf, type Manifest } from "./manifest.ts";
 
 /**
- * The packages taken into the bundle: those start-up loads (and protovalidate, which shares
- * @bufbuild/protobuf with them and must not load a second copy). The others stay ordinary
- * imports from node_modules: they load only when a feature is used (drivers, tracing,
- * metrics, reflection, PostgreSQL), and some find their own files at run time (pino's
- * transport worker for LOG_FORMAT=pretty).
+ * The packages taken into the bundle: those start-up loads, with their own dependencies (and
+ * protovalidate, which shares @bufbuild/protobuf with them and must not load a second copy).
+ * The others stay ordinary imports from node_modules: they load only when a feature is used
+ * (drivers, tracing, metrics, reflection, PostgreSQL).
  */
 const BUNDLED_PACKAGES = new Set([
   "@bufbuild/protobuf", "@bufbuild/protovalidate", "@bufbuild/cel", "@bufbuild/re2",
   "@grpc/grpc-js", "@js-sdsl/ordered-map", "grpc-health-check",
   "@connectrpc/connect", "@connectrpc/connect-node",
   "ulid",
+  // pino's transport worker (LOG_FORMAT=pretty) is found from pino's __dirname, kept below.
+  "pino", "@pinojs/redact", "atomic-sleep", "on-exit-leak-free", "pino-std-serializers", "process-warning",
+  "quick-format-unescaped", "real-require", "safe-stable-stringify", "sonic-boom", "thread-stream",
 ]);
-/** Files whose change must rebuild the bundle besides its inputs: this build, and every `npm ci`/`npm install` (npm rewrites this file each time). */
+/**
+ * Files whose change must rebuild the bundle besides the repository's own inputs: this build,
+ * and the packages' files as a whole, through the lockfile npm rewrites in node_modules on
+ * every `npm ci`, `npm install` or `npm update`. Stamping each of the ~300 package files
+ * instead cost every start ~10 ms of CPU for the one change this misses, a hand edit inside
+ * node_modules (README: delete the bundle's directory after one).
+ */
 const BUILD_FILES = ["src/bundle/build.ts", "node_modules/.package-lock.json"];
 // Every output goes directly into one directory under BUNDLE_DIR (no chunk subdirectories),
 // so a path relative to this one holds for the directory the build ends up in.
@@ -59,8 +67,10 @@ export async function buildBundle(): Promise<string> {
   const outDir = join(BUNDLE_DIR, name);
   if (!existsSync(outDir)) writeWhole(outDir, result.outputFiles);
 
-  const outputs = result.outputFiles.map((file) => relative(ROOT, join(outDir, relative(NOMINAL_OUT_DIR, file.path))));
-  const inputs = [...Object.keys(result.metafile.inputs), ...BUILD_FILES.filter((path) => existsSync(join(ROOT, path)))];
+  // The modules, not their source maps: only the modules run.
+  const outputs = result.outputFiles.filter((file) => file.path.endsWith(".js")).map((file) => relative(ROOT, join(outDir, relative(NOMINAL_OUT_DIR, file.path))));
+  const ownInputs = Object.keys(result.metafile.inputs).filter((path) => !path.startsWith("node_modules/"));
+  const inputs = [...ownInputs, ...BUILD_FILES.filter((path) => existsSync(join(ROOT, path)))];
   const inputStamps = inputs.map((path) => stampOf(path));
   const manifest: Manifest = { entry: join(name, "serve.js"), files: [...inputStamps, ...outputs.map((path) => stampOf(path))] };
   // A source saved while the build read the sources may or may not be in it: leave the bundle

@@ -18,7 +18,8 @@ export interface Manifest {
 }
 
 export function stampOf(path: string, root = ROOT): FileStamp {
-  const stat = statSync(join(root, path));
+  // Concatenated, not path.join: normalizing ~250 paths showed in a start's profile.
+  const stat = statSync(`${root}/${path}`);
   return [path, stat.mtimeMs, stat.size];
 }
 
@@ -37,8 +38,8 @@ export function unchanged(files: readonly FileStamp[], root = ROOT): boolean {
 
 /**
  * The bundle's entry file, if a bundle exists and every file it was built from (sources,
- * the dependencies it took in, the build itself) and every file it wrote is exactly as it
- * was then; otherwise undefined. Only stats: about 600 of them, a few milliseconds.
+ * gen/, the packages' lockfile, the build itself) and every module it wrote is exactly as it
+ * was then; otherwise undefined. Only stats: about 250 of them.
  */
 export function currentBundle(): string | undefined {
   let manifest: Manifest;
