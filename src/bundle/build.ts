@@ -49,6 +49,9 @@ export async function buildBundle(): Promise<string> {
     absWorkingDir: ROOT,
     entryPoints: ["src/serve.ts"],
     outdir: NOMINAL_OUT_DIR,
+    // .mjs: no package.json above node_modules/.cache says "type": "module", and for a .js file
+    // Node would then parse each chunk twice to detect its format (seen in the profile).
+    outExtension: { ".js": ".mjs" },
     bundle: true,
     splitting: true,
     format: "esm",
@@ -68,11 +71,11 @@ export async function buildBundle(): Promise<string> {
   if (!existsSync(outDir)) writeWhole(outDir, result.outputFiles);
 
   // The modules, not their source maps: only the modules run.
-  const outputs = result.outputFiles.filter((file) => file.path.endsWith(".js")).map((file) => relative(ROOT, join(outDir, relative(NOMINAL_OUT_DIR, file.path))));
+  const outputs = result.outputFiles.filter((file) => file.path.endsWith(".mjs")).map((file) => relative(ROOT, join(outDir, relative(NOMINAL_OUT_DIR, file.path))));
   const ownInputs = Object.keys(result.metafile.inputs).filter((path) => !path.startsWith("node_modules/"));
   const inputs = [...ownInputs, ...BUILD_FILES.filter((path) => existsSync(join(ROOT, path)))];
   const inputStamps = inputs.map((path) => stampOf(path));
-  const manifest: Manifest = { entry: join(name, "serve.js"), files: [...inputStamps, ...outputs.map((path) => stampOf(path))] };
+  const manifest: Manifest = { entry: join(name, "serve.mjs"), files: [...inputStamps, ...outputs.map((path) => stampOf(path))] };
   // A source saved while the build read the sources may or may not be in it: leave the bundle
   // unrecorded, and the next start builds again.
   if (inputStamps.every(([, mtimeMs]) => mtimeMs < started)) {
