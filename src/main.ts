@@ -21,7 +21,8 @@ if (options.help) {
   const { version } = await import("./version.ts");
   console.log(version());
 } else {
-  await import("./serve.ts");
+  const { serviceEntry } = await import("./bundle/service-entry.ts");
+  await import(await serviceEntry());
   // Written now that start-up has loaded what it needs: a process killed later would never write it.
   flushCompileCache();
 }

@@ -1,7 +1,8 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startServiceProcess, tempDataDir, type ServiceProcess } from "../support/process.ts";
+import { REPO_ROOT, startServiceProcess, tempDataDir, type ServiceProcess } from "../support/process.ts";
 import { watchHealth } from "./health.ts";
 
 /**
@@ -66,5 +67,20 @@ describe.each(["SIGTERM", "SIGINT"] as const)("npm start, then %s to the npm pro
     expect(running(serverPid), `server process ${serverPid} left running`).toBe(false);
     expect(await refused(service.grpcAddress)).toBe(true);
     expect(await refused(service.httpUrl)).toBe(true);
+  });
+});
+
+describe("npm start runs the start-up bundle (src/bundle/)", () => {
+  it("from the bundle, not the sources, and files its modules read beside them still come from the repository", async () => {
+    const service = await startServiceProcess({ command: ["npm", "start"], dataDir, readyTimeoutMs: 30_000 });
+    started.push(service);
+    // The one warning main.ts gives when it falls back to the sources.
+    expect(service.stderr.join("\n")).not.toContain("start-up bundle could not be built");
+    // src/rest/openapi.ts reads docs/openapi.json relative to its own location.
+    const served = await fetch(`${service.httpUrl}/api/v1/openapi.json`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe(readFileSync(join(REPO_ROOT, "docs/openapi.json"), "utf8"));
+    service.child.kill("SIGTERM");
+    expect(await service.exited).toEqual({ code: 0, signal: null });
   });
 });
