@@ -7,7 +7,7 @@ import { isInteractive, type ConnectorRegistry } from "../connectors/registry.ts
 import { sealAccountSecrets } from "./account-secrets.ts";
 import type { CallScope } from "./call-scope.ts";
 import { flowStateToJson } from "./engine/core/flow-state.ts";
-import type { IntentEngine } from "./engine/shell/engine.ts";
+import type { DispatchContext, IntentEngine } from "./engine/shell/engine.ts";
 import type { IntentHub } from "./engine/shell/hub.ts";
 import { newIntent, newReconnectIntent } from "./new-intent.ts";
 import { authInProgress } from "./auth-in-progress.ts";
@@ -62,18 +62,34 @@ export class ConnectFlow {
         }
       : { ...base, state: flowStateToJson({ flow: "one_shot", ...marker }) };
     await this.open(intent, request.restart, reconnect, scope);
-    const log = interactive ? scope.log.child({ intentId: intent.id, accountId: intent.accountId }) : scope.log;
+    // A one-shot call reads the scope's logger only when something logs: made for every call, the
+    // child logger (its bindings walked by the redaction) cost more than the rest of the call's logging.
+    const log = interactive ? scope.log.child({ intentId: intent.id, accountId: intent.accountId }) : undefined;
+    const logOf = log ? () => log : () => scope.log;
     // An interactive start stops at once when the intent is ended by something else (a restart, the expiry).
     const tracked = interactive ? hub.hold(intent) : undefined;
     const signal = tracked ? AbortSignal.any([scope.signal, tracked.interrupted.signal]) : scope.signal;
+    const ctx: DispatchContext = {
+      get log() {
+        return logOf();
+      },
+      call: {
+        signal,
+        deadline: scope.deadline,
+        get log() {
+          return logOf();
+        },
+      },
+      request,
+    };
     try {
       let dispatched;
       try {
-        dispatched = await engine.dispatch(intent, { type: "begin" }, { log, call: { signal, deadline: scope.deadline, log }, request });
+        dispatched = await engine.dispatch(intent, { type: "begin" }, ctx);
       } catch (error) {
         // Recording the provider's answer failed (the store went away): the intent cannot go on; its end is best effort (else it expires).
         const errorKind = error instanceof AppError ? error.kind : "unexpected_error";
-        await engine.dispatch(intent, { type: "callFailed", call: "start", errorKind }, { log }).catch((e: unknown) => log.warn({ err: e, intentId: intent.id }, "could not close intent; it will expire"));
+        await engine.dispatch(intent, { type: "callFailed", call: "start", errorKind }, { log: ctx.log }).catch((e: unknown) => ctx.log.warn({ err: e, intentId: intent.id }, "could not close intent; it will expire"));
         throw error;
       }
       hub.offer(dispatched.record);

@@ -33,7 +33,15 @@ export class ProviderCalls {
   async report(record: IntentRecord, effect: Effect & { type: "start" | "solve" | "resend" | "probe" }, call: InteractiveCall, request?: ConnectAccountRequest & { variant: Variant }): Promise<Input> {
     const flow = intentOf(record).flow;
     // The provider side answers a little before our own deadline, so its timeout is ours to report.
-    const bounded: InteractiveCall = { ...call, deadline: innerDeadline(call.deadline) };
+    // Not a spread: that would read `log`, which a caller may make on first use.
+    const bounded: InteractiveCall = {
+      signal: call.signal,
+      deadline: innerDeadline(call.deadline),
+      get log() {
+        return call.log;
+      },
+      ...(call.replica === undefined ? {} : { replica: call.replica }),
+    };
     if (flow.flow === "one_shot") {
       if (effect.type !== "start" || !request) throw new AppError("no_pending_checkpoint", { metadata: { accountId: record.accountId } });
       return this.connectOnce(request, bounded);
