@@ -1,4 +1,7 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
+import { AccountService } from "../gen/postpress/accounts/v1/account_service_pb.js";
+import { CredentialService } from "../gen/postpress/accounts/v1/credential_service_pb.js";
+import { EventService } from "../gen/postpress/accounts/v1/event_service_pb.js";
 import packageJson from "../package.json" with { type: "json" };
 import { bootstrapFirstStart } from "./bootstrap.ts";
 import { loadConfig } from "./config.ts";
@@ -8,6 +11,7 @@ import { productionConnectors } from "./connectors.ts";
 import { createLogger } from "./logging.ts";
 import type { Tracing } from "./observability/tracing.ts";
 import { openRuntime } from "./runtime.ts";
+import { precompileRules } from "./rpc/validation.ts";
 import { build } from "./server.ts";
 
 const config = configOrExit(() => loadConfig());
@@ -39,6 +43,7 @@ try {
     },
     "serving gRPC and Connect",
   );
+  precompileRules([AccountService, EventService, CredentialService]).catch((err: unknown) => log.warn({ err }, "precompiling the request rules failed; each RPC compiles its own on first use"));
 
   let draining = false;
   const drain = (signal: string) => {
