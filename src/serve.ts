@@ -1,7 +1,4 @@
 /** The service process: configuration, store, both transports, and a graceful drain on SIGTERM/SIGINT. Started by main.ts. */
-import { AccountService } from "../gen/postpress/accounts/v1/account_service_pb.js";
-import { CredentialService } from "../gen/postpress/accounts/v1/credential_service_pb.js";
-import { EventService } from "../gen/postpress/accounts/v1/event_service_pb.js";
 import packageJson from "../package.json" with { type: "json" };
 import { bootstrapFirstStart } from "./bootstrap.ts";
 import { loadConfig } from "./config.ts";
@@ -43,7 +40,7 @@ try {
     },
     "serving gRPC and Connect",
   );
-  precompileRules([AccountService, EventService, CredentialService]).catch((err: unknown) => log.warn({ err }, "precompiling the request rules failed; each RPC compiles its own on first use"));
+  precompileRules().catch((err: unknown) => log.warn({ err }, "precompiling the request rules failed; each RPC compiles its own on first use"));
 
   let draining = false;
   const drain = (signal: string) => {

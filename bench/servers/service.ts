@@ -32,6 +32,7 @@ import { openPostgresStore } from "../../src/store/postgres.ts";
 import { openSqliteStore } from "../../src/store/sqlite.ts";
 import { benchConnector } from "../bench-connector.ts";
 import { seedCredentialsAccount } from "../lib/credentials-seed.ts";
+import { precompileRules } from "../../src/rpc/validation.ts";
 import { connectRequestInit } from "../lib/messages.ts";
 import { countGrpcStatuses, countingLogDestination, option, serveControl } from "./common.ts";
 
@@ -81,6 +82,8 @@ const settings = {
 };
 const server = build(loadConfig(settings), { store, sealer, connectors: [connector], log });
 const ports = await server.listen({ host: "127.0.0.1", grpcPort: 0, httpPort: 0 });
+// As serve.ts does once it listens (within a second of a production start): the load finds the request rules compiled.
+await precompileRules();
 
 /** Rows as the database holds them: every ConnectAccount that succeeded left one account and one CONNECTED intent. */
 async function countRows(): Promise<Record<string, unknown>> {

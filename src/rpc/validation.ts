@@ -1,6 +1,9 @@
-import { create, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { isReflectList, isReflectMap, isReflectMessage, pathToString, reflect, type Path } from "@bufbuild/protobuf/reflect";
 import type { Validator } from "@bufbuild/protovalidate";
+import { AccountService } from "../../gen/postpress/accounts/v1/account_service_pb.js";
+import { CredentialService } from "../../gen/postpress/accounts/v1/credential_service_pb.js";
+import { EventService } from "../../gen/postpress/accounts/v1/event_service_pb.js";
 import { AppError } from "../errors/app-error.ts";
 import { clip, ECHO_LIMITS } from "../errors/clip.ts";
 
@@ -26,15 +29,15 @@ function platformRegexMatch(pattern: string, against: string): boolean {
 }
 
 /**
- * Compiles the rules of every request type of `services` now, one type per turn of the event
+ * Compiles the rules of every request type of the three services now, one type per turn of the event
  * loop, rather than in each RPC's first call after a start: protovalidate parses its rules' CEL
  * on first use, 50–170 ms per request type here (the first ConnectAccount, GetAccount and
  * ListAccounts after a start each waited that long). Called once the server listens, so it
  * costs start-up nothing; a call arriving meanwhile waits for one type's compile at most.
  */
-export async function precompileRules(services: readonly DescService[]): Promise<void> {
+export async function precompileRules(): Promise<void> {
   const loaded = await (validator ??= loadValidator());
-  for (const method of services.flatMap((service) => service.methods)) {
+  for (const method of [AccountService, EventService, CredentialService].flatMap((service) => service.methods)) {
     await new Promise((resolve) => setImmediate(resolve));
     // An empty message plans every field's rules (nested and oneof messages too): the plan is per type.
     loaded.validate(method.input, create(method.input));
