@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { AppError } from "../errors/app-error.ts";
-import type { SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import type { SqlDriver, SqlExecutor, SqlParam, Values } from "./sql.ts";
 
 /**
  * Most transactions one COMMIT carries: bounds how long one batch, and the answers it releases,
@@ -29,15 +29,21 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * transaction of the batch fails with it.
  */
 export function sqliteDriver(db: DatabaseSync): SqlDriver {
-  const statements = new Map<string, StatementSync>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
+  // A statement answers keyed rows or rows of values, never both: one cache for each.
+  const statementCache = (returnArrays: boolean) => {
+    const statements = new Map<string, StatementSync>();
+    return (sql: string) => {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = db.prepare(sql);
+        if (returnArrays) statement.setReturnArrays(true);
+        statements.set(sql, statement);
+      }
+      return statement;
+    };
   };
+  const prepared = statementCache(false);
+  const preparedForValues = statementCache(true);
 
   // Runs straight on the connection: for use inside a turn of `serial`.
   const direct: SqlExecutor = {
@@ -135,6 +141,8 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
   return {
     kind: "sqlite",
     query: (sql, params) => serial(() => direct.query(sql, params)),
+    // Rows of values are arrays (setReturnArrays); node:sqlite's types only know keyed rows.
+    queryValues: (sql, params = []) => serial(async () => guard(() => preparedForValues(sql).all(bindings(params)) as unknown as Values[])),
     exec: (script) => serial(() => direct.exec(script)),
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) =>
       new Promise<T>((resolve, reject) => {
