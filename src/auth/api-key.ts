@@ -28,15 +28,6 @@ export function secretMatches(secret: string, storedHash: Buffer): boolean {
   return hash.length === storedHash.length && timingSafeEqual(hash, storedHash);
 }
 
-/**
- * Whether `secret` is `known`, a secret already found to match a key's hash, compared in
- * constant time. The two are the same length whenever `secret` parsed (KEY_FORMAT fixes it).
- */
-export function sameSecret(secret: string, known: Buffer): boolean {
-  const given = Buffer.from(secret);
-  return given.length === known.length && timingSafeEqual(given, known);
-}
-
 export function generateApiKey(): { token: string; keyId: string; secretHash: Buffer } {
   const id = newId();
   const secret = randomBytes(32).toString("base64url");

