@@ -77,7 +77,9 @@ function direct(stored: Record<string, unknown>): AccountOptions | undefined {
 function proxySummary(stored: unknown): ProxySummary | undefined {
   if (typeof stored !== "object" || stored === null || Array.isArray(stored)) return undefined;
   const proxy: ProxySummary = { $typeName: "postpress.accounts.v1.ProxySummary", protocol: 0, host: "", port: 0, username: "", hasPassword: false };
-  for (const [key, value] of Object.entries(stored)) {
+  const fields = stored as Record<string, unknown>;
+  for (const key in fields) {
+    const value = fields[key];
     switch (key) {
       case "protocol": {
         const number = proxyProtocols.get(value as string);
