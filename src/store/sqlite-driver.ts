@@ -77,13 +77,40 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
   // There is one connection, so an await inside a transaction must not let another caller's
   // statement run on it (it would join, or be undone with, that transaction): calls take turns.
   let tail: Promise<unknown> = Promise.resolve();
+  // Turns queued or running: none means nothing is open on the connection.
+  let turns = 0;
+  const turnEnded = () => {
+    turns--;
+  };
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    turns++;
     const turn = tail.then(async () => {
       await letLoopRun();
       return fn();
     });
-    tail = turn.catch(() => undefined);
+    tail = turn.then(turnEnded, turnEnded);
     return turn;
+  };
+  /** Whether the current slice has time left (starting one if none is running): as letLoopRun, without waiting. */
+  const sliceLeft = () => {
+    if (sliceStart === undefined) {
+      startSlice();
+      return true;
+    }
+    return performance.now() - sliceStart < YIELD_AFTER_MS;
+  };
+  /**
+   * One statement: at once when the connection is idle (no turn running or waiting, so no
+   * transaction open and nobody ahead) and the slice has time left, else in its turn. A turn
+   * costs a handful of promises and microtasks, as much as a primary-key read itself.
+   */
+  const statement = <T>(fn: () => T): Promise<T> => {
+    if (turns > 0 || db.isTransaction || !sliceLeft()) return serial(async () => fn());
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 
   const pending: Job[] = [];
@@ -140,9 +167,9 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
 
   return {
     kind: "sqlite",
-    query: (sql, params) => serial(() => direct.query(sql, params)),
+    query: (sql, params = []) => statement(() => guard(() => prepared(sql).all(bindings(params)))),
     // Rows of values are arrays (setReturnArrays); node:sqlite's types only know keyed rows.
-    queryValues: (sql, params = []) => serial(async () => guard(() => preparedForValues(sql).all(bindings(params)) as unknown as Values[])),
+    queryValues: (sql, params = []) => statement(() => guard(() => preparedForValues(sql).all(bindings(params)) as unknown as Values[])),
     exec: (script) => serial(() => direct.exec(script)),
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) =>
       new Promise<T>((resolve, reject) => {
