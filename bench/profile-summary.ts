@@ -3,6 +3,10 @@
  * (inclusive) time, with file:line relative to the repository.
  *
  *   node bench/profile-summary.ts bench/out/profiles/connect-grpc-sqlite.cpuprofile [top=30]
+ *
+ * PROFILE_FROM=<text>: only the samples from the first one whose stack has a frame whose file
+ * contains <text> (e.g. `src/transport/grpc.ts`: the first call served), so that the server's
+ * start-up and seeding, which can be half of a short run's profile, leave the steady state alone.
  */
 import { readFileSync } from "node:fs";
 
@@ -37,10 +41,18 @@ const where = (n: Node) => {
   return `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}` : ""}`.trim();
 };
 
+const from = process.env.PROFILE_FROM;
+const stackHas = (id: number, text: string) => {
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) if (byId.get(at)!.callFrame.url.includes(text)) return true;
+  return false;
+};
+const firstKept = from ? Math.max(0, profile.samples.findIndex((id) => stackHas(id, from))) : 0;
+
 // Self time per node: each sample's time delta goes to the node sampled.
 const selfUs = new Map<number, number>();
 let totalUs = 0;
 profile.samples.forEach((id, i) => {
+  if (i < firstKept) return;
   const dt = profile.timeDeltas[i] ?? 0;
   selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
   totalUs += dt;
@@ -77,7 +89,7 @@ const print = (title: string, table: Map<string, number>, n: number) => {
   for (const [key, us] of [...table].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(us)} ${ms(us)}  ${key}`);
 };
 
-console.log(`${path}: ${(totalUs / 1e6).toFixed(2)} s sampled, ${profile.samples.length} samples`);
+console.log(`${path}: ${(totalUs / 1e6).toFixed(2)} s sampled, ${profile.samples.length - firstKept} samples${from ? ` (from the first with ${from})` : ""}`);
 print("self time by area", area, 25);
 print(`top ${top} functions by self time`, self, top);
 print(`top ${top} functions by total time`, inclusive, top);

@@ -1,7 +1,5 @@
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
-  AccountOptionsSchema,
   AccountStatus,
   AuthMethod,
   Provider,
@@ -9,6 +7,7 @@ import {
 } from "../../gen/postpress/accounts/v1/account_pb.js";
 import { AppError } from "../errors/app-error.ts";
 import type { AccountStatus as StoredStatus, AccountSummary } from "../store/store.ts";
+import { accountOptionsFromStored } from "./stored-options.ts";
 
 /**
  * Stored record → API message. Secrets are not in the record's readable part, so none can leak here.
@@ -17,7 +16,6 @@ import type { AccountStatus as StoredStatus, AccountSummary } from "../store/sto
  * The Account type names every field, so the compiler holds this to the schema.
  */
 export function accountToProto(record: AccountSummary): Account {
-  const { connection: _connection, ...options } = record.options;
   const account: Account = {
     $typeName: "postpress.accounts.v1.Account",
     id: record.id,
@@ -31,7 +29,7 @@ export function accountToProto(record: AccountSummary): Account {
       handle: record.identity.handle ?? "",
       email: record.identity.email ?? "",
     },
-    options: fromJson(AccountOptionsSchema, options as JsonValue, { ignoreUnknownFields: true }),
+    options: accountOptionsFromStored(record.options),
     createTime: timestamp(record.createdAt),
     updateTime: timestamp(record.updatedAt),
     statusReason: record.statusReason ?? "",

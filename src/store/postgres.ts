@@ -79,6 +79,14 @@ function postgresDriver(pool: pg.Pool): SqlDriver {
   return {
     kind: "postgres",
     query: (sql, params, options) => run(pool, sql, params, options),
+    async queryValues(sql, params) {
+      try {
+        const result = await pool.query<unknown[]>({ text: sql, values: params === undefined ? undefined : [...params], rowMode: "array" });
+        return result.rows;
+      } catch (e) {
+        throw storeError(e);
+      }
+    },
     exec: async (script) => {
       await run(pool, script);
     },

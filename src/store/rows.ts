@@ -1,5 +1,5 @@
 import type { IntentPatch, AccountRecord, AccountStatus, AccountSummary, ApiKeyRecord, IntentRecord, IntentStatus, ProviderIdentity, SealedAccount, SealedBlob, Workspace } from "./store.ts";
-import type { Row, SqlParam } from "./sql.ts";
+import type { Row, SqlParam, Values } from "./sql.ts";
 
 /**
  * Record <-> row mapping for both backends. Columns come back in each driver's own types
@@ -154,25 +154,35 @@ export function grantedScopesToRow(scopes: readonly string[] | undefined): strin
   return scopes && scopes.length > 0 ? scopesToText(scopes) : null;
 }
 
-/** The columns accountSummaryFromRow reads: listings leave the sealed secrets in the table. */
-export const ACCOUNT_SUMMARY_COLUMNS =
-  "id, workspace_id, provider, auth_method, provider_user_id, display_name, handle, email, status, status_reason, status_changed_at, options, access_token_expires_at, created_at, updated_at";
+/** What an account summary is read from, in the order accountSummaryFromValues reads them: listings leave the sealed secrets in the table. */
+const ACCOUNT_SUMMARY_COLUMN_LIST = [
+  "id", "workspace_id", "provider", "auth_method", "provider_user_id", "display_name", "handle", "email",
+  "status", "status_reason", "status_changed_at", "options", "access_token_expires_at", "created_at", "updated_at",
+] as const;
+export const ACCOUNT_SUMMARY_COLUMNS = ACCOUNT_SUMMARY_COLUMN_LIST.join(", ");
 
-export function accountSummaryFromRow(row: Row): AccountSummary {
+/** A row of ACCOUNT_SUMMARY_COLUMNS' values (SqlDriver.queryValues). */
+export function accountSummaryFromValues(values: Values): AccountSummary {
+  const updatedAt = date(values[14]);
   return {
-    id: text(row.id),
-    workspaceId: text(row.workspace_id),
-    provider: text(row.provider),
-    authMethod: text(row.auth_method),
-    identity: identityFromRow(row),
-    status: text(row.status) as AccountStatus,
-    statusReason: textOrNull(row.status_reason),
-    statusChangedAt: row.status_changed_at === null ? date(row.updated_at) : date(row.status_changed_at),
-    options: json(row.options),
-    accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
-    createdAt: date(row.created_at),
-    updatedAt: date(row.updated_at),
+    id: text(values[0]),
+    workspaceId: text(values[1]),
+    provider: text(values[2]),
+    authMethod: text(values[3]),
+    identity: identity(values[4], values[5], values[6], values[7]),
+    status: text(values[8]) as AccountStatus,
+    statusReason: textOrNull(values[9]),
+    statusChangedAt: values[10] === null ? updatedAt : date(values[10]),
+    options: json(values[11]),
+    accessTokenExpiresAt: dateOrNull(values[12]),
+    createdAt: date(values[13]),
+    updatedAt,
   };
+}
+
+/** The same from a keyed row (one read with every column, SELECT *): one mapping for both. */
+export function accountSummaryFromRow(row: Row): AccountSummary {
+  return accountSummaryFromValues(ACCOUNT_SUMMARY_COLUMN_LIST.map((column) => row[column]));
 }
 
 export function secretsToRow(secrets: SealedBlob | null): Record<string, SqlParam> {
@@ -185,11 +195,11 @@ export function secretsFromRow(row: Row): SealedBlob | null {
 }
 
 // Optional identity fields stay absent rather than undefined-valued.
-function identityFromRow(row: Row): ProviderIdentity {
-  const identity: ProviderIdentity = { providerUserId: text(row.provider_user_id) };
-  if (row.display_name !== null) identity.displayName = text(row.display_name);
-  if (row.handle !== null) identity.handle = text(row.handle);
-  if (row.email !== null) identity.email = text(row.email);
+function identity(providerUserId: unknown, displayName: unknown, handle: unknown, email: unknown): ProviderIdentity {
+  const identity: ProviderIdentity = { providerUserId: text(providerUserId) };
+  if (displayName !== null) identity.displayName = text(displayName);
+  if (handle !== null) identity.handle = text(handle);
+  if (email !== null) identity.email = text(email);
   return identity;
 }
 

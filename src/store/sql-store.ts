@@ -2,7 +2,7 @@ import { AppError } from "../errors/app-error.ts";
 import {
   ACCOUNT_SUMMARY_COLUMNS,
   accountFromRow,
-  accountSummaryFromRow,
+  accountSummaryFromValues,
   apiKeyFromRow,
   apiKeyToRow,
   scopesToText,
@@ -165,7 +165,8 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     },
 
     async getAccountSummary(workspaceId, id) {
-      return first(await db.query(GET_ACCOUNT_SUMMARY, [workspaceId, id]), accountSummaryFromRow);
+      const [values] = await db.queryValues(GET_ACCOUNT_SUMMARY, [workspaceId, id]);
+      return values === undefined ? undefined : accountSummaryFromValues(values);
     },
 
     async getSealedAccount(workspaceId, id) {
@@ -184,8 +185,8 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
       else where.push("status <> 'DELETED'");
       if (query.afterId !== undefined) filter("id", ">", query.afterId);
       params.push(query.limit);
-      const rows = await db.query(`SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE ${where.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
-      return rows.map(accountSummaryFromRow);
+      const rows = await db.queryValues(`SELECT ${ACCOUNT_SUMMARY_COLUMNS} FROM accounts WHERE ${where.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
+      return rows.map(accountSummaryFromValues);
     },
 
     deleteAccount(workspaceId, id, at) {

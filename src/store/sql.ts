@@ -25,8 +25,17 @@ export interface SqlExecutor {
   exec(script: string): Promise<void>;
 }
 
+/**
+ * A result row as its values, in the order of the statement's columns. node:sqlite builds each
+ * keyed row as an object in dictionary mode, whose every property read is a hash lookup: on a
+ * page of accounts, the store spent as long reading its keyed rows as SQLite spent making them.
+ */
+export type Values = readonly unknown[];
+
 export interface SqlDriver extends SqlExecutor {
   readonly kind: "sqlite" | "postgres";
+  /** One statement outside any transaction, its rows as values (the hot reads: an account, a page of them). */
+  queryValues(sql: string, params?: readonly SqlParam[]): Promise<Values[]>;
   /** Commits when `fn` resolves; rolls back and rethrows when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { AppError } from "../errors/app-error.ts";
-import type { SqlDriver, SqlExecutor, SqlParam } from "./sql.ts";
+import type { SqlDriver, SqlExecutor, SqlParam, Values } from "./sql.ts";
 
 /**
  * Most transactions one COMMIT carries: bounds how long one batch, and the answers it releases,
@@ -29,15 +29,21 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * transaction of the batch fails with it.
  */
 export function sqliteDriver(db: DatabaseSync): SqlDriver {
-  const statements = new Map<string, StatementSync>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
+  // A statement answers keyed rows or rows of values, never both: one cache for each.
+  const statementCache = (returnArrays: boolean) => {
+    const statements = new Map<string, StatementSync>();
+    return (sql: string) => {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = db.prepare(sql);
+        if (returnArrays) statement.setReturnArrays(true);
+        statements.set(sql, statement);
+      }
+      return statement;
+    };
   };
+  const prepared = statementCache(false);
+  const preparedForValues = statementCache(true);
 
   // Runs straight on the connection: for use inside a turn of `serial`.
   const direct: SqlExecutor = {
@@ -71,13 +77,40 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
   // There is one connection, so an await inside a transaction must not let another caller's
   // statement run on it (it would join, or be undone with, that transaction): calls take turns.
   let tail: Promise<unknown> = Promise.resolve();
+  // Turns queued or running: none means nothing is open on the connection.
+  let turns = 0;
+  const turnEnded = () => {
+    turns--;
+  };
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    turns++;
     const turn = tail.then(async () => {
       await letLoopRun();
       return fn();
     });
-    tail = turn.catch(() => undefined);
+    tail = turn.then(turnEnded, turnEnded);
     return turn;
+  };
+  /** Whether the current slice has time left (starting one if none is running): as letLoopRun, without waiting. */
+  const sliceLeft = () => {
+    if (sliceStart === undefined) {
+      startSlice();
+      return true;
+    }
+    return performance.now() - sliceStart < YIELD_AFTER_MS;
+  };
+  /**
+   * One statement: at once when the connection is idle (no turn running or waiting, so no
+   * transaction open and nobody ahead) and the slice has time left, else in its turn. A turn
+   * costs a handful of promises and microtasks, as much as a primary-key read itself.
+   */
+  const statement = <T>(fn: () => T): Promise<T> => {
+    if (turns > 0 || db.isTransaction || !sliceLeft()) return serial(async () => fn());
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 
   const pending: Job[] = [];
@@ -134,7 +167,9 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
 
   return {
     kind: "sqlite",
-    query: (sql, params) => serial(() => direct.query(sql, params)),
+    query: (sql, params = []) => statement(() => guard(() => prepared(sql).all(bindings(params)))),
+    // Rows of values are arrays (setReturnArrays); node:sqlite's types only know keyed rows.
+    queryValues: (sql, params = []) => statement(() => guard(() => preparedForValues(sql).all(bindings(params)) as unknown as Values[])),
     exec: (script) => serial(() => direct.exec(script)),
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) =>
       new Promise<T>((resolve, reject) => {

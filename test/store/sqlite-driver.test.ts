@@ -44,6 +44,21 @@ describe("SQLite driver: group commit, taking turns with the event loop", () => 
       return id;
     });
 
+  it("queryValues answers rows as values in the statement's column order; the same statement keyed, through query", async () => {
+    await insertItem(1);
+    const sql = "SELECT parent, id FROM items WHERE id = $1";
+    expect(await driver.queryValues(sql, [1])).toEqual([[null, 1]]);
+    expect(await driver.query(sql, [1])).toEqual([{ parent: null, id: 1 }]);
+    expect(await driver.queryValues(sql, [2])).toEqual([]);
+  });
+
+  it("queryValues waits for the transactions queued before it: it never sees a batch's uncommitted writes", async () => {
+    const written = insertItem(1);
+    const read = driver.queryValues("SELECT id FROM items");
+    await written;
+    expect(await read).toEqual([[1]]);
+  });
+
   it("a transaction that throws undoes only its own writes; the others of its batch commit", async () => {
     const failing = driver.transaction(async (tx) => {
       await tx.query("INSERT INTO items (id) VALUES (2)");
