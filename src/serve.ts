@@ -11,6 +11,9 @@ import { openRuntime } from "./runtime.ts";
 import { precompileRules } from "./rpc/validation.ts";
 import { build } from "./server.ts";
 
+/** How long after listening the request rules are compiled (see below). */
+const PRECOMPILE_AFTER_MS = 1_000;
+
 const config = configOrExit(() => loadConfig());
 const log = createLogger({ level: config.log.level, format: config.log.format });
 
@@ -40,7 +43,9 @@ try {
     },
     "serving gRPC and Connect",
   );
-  precompileRules().catch((err: unknown) => log.warn({ err }, "precompiling the request rules failed; each RPC compiles its own on first use"));
+  // A moment after start-up rather than right away: each request type's compile holds the loop
+  // 50–170 ms, and the first health checks and calls of a just-started replica come first.
+  setTimeout(() => precompileRules().catch((err: unknown) => log.warn({ err }, "precompiling the request rules failed; each RPC compiles its own on first use")), PRECOMPILE_AFTER_MS).unref();
 
   let draining = false;
   const drain = (signal: string) => {

@@ -32,8 +32,8 @@ function platformRegexMatch(pattern: string, against: string): boolean {
  * Compiles the rules of every request type of the three services now, one type per turn of the event
  * loop, rather than in each RPC's first call after a start: protovalidate parses its rules' CEL
  * on first use, 50–170 ms per request type here (the first ConnectAccount, GetAccount and
- * ListAccounts after a start each waited that long). Called once the server listens, so it
- * costs start-up nothing; a call arriving meanwhile waits for one type's compile at most.
+ * ListAccounts after a start each waited that long). Run after start-up, it costs it nothing;
+ * a call arriving meanwhile waits for one type's compile at most.
  */
 export async function precompileRules(): Promise<void> {
   const loaded = await (validator ??= loadValidator());
