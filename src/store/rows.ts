@@ -128,18 +128,20 @@ export function accountFromRow(row: Row): AccountRecord {
   return { ...accountSummaryFromRow(row), secrets: secretsFromRow(row), ...grantedScopesFromRow(row) };
 }
 
-/** The columns sealedAccountFromRow reads. */
+/** The columns sealedAccountFromValues reads, in its order. */
 export const SEALED_ACCOUNT_COLUMNS = "id, workspace_id, provider, status, secrets_key_id, secrets_envelope, access_token_expires_at, granted_scopes";
 
-export function sealedAccountFromRow(row: Row): SealedAccount {
+/** A row of SEALED_ACCOUNT_COLUMNS' values (SqlDriver.queryValues): what GetCredentials reads. */
+export function sealedAccountFromValues(values: Values): SealedAccount {
+  const scopes = textOrNull(values[7]);
   return {
-    id: text(row.id),
-    workspaceId: text(row.workspace_id),
-    provider: text(row.provider),
-    status: text(row.status) as AccountStatus,
-    secrets: secretsFromRow(row),
-    accessTokenExpiresAt: dateOrNull(row.access_token_expires_at),
-    ...grantedScopesFromRow(row),
+    id: text(values[0]),
+    workspaceId: text(values[1]),
+    provider: text(values[2]),
+    status: text(values[3]) as AccountStatus,
+    secrets: values[4] === null ? null : { keyId: text(values[4]), envelope: bytes(values[5]) },
+    accessTokenExpiresAt: dateOrNull(values[6]),
+    ...(scopes === null ? {} : { grantedScopes: scopesFromText(scopes) }),
   };
 }
 

@@ -9,7 +9,7 @@ import {
   intentFromRow,
   intentPatchToRow,
   SEALED_ACCOUNT_COLUMNS,
-  sealedAccountFromRow,
+  sealedAccountFromValues,
   text,
   workspaceFromRow,
   workspaceToRow,
@@ -170,7 +170,8 @@ export function createSqlStore(db: SqlDriver, changes: SqlStoreChanges): Store {
     },
 
     async getSealedAccount(workspaceId, id) {
-      return first(await db.query(GET_SEALED_ACCOUNT, [workspaceId, id]), sealedAccountFromRow);
+      const [values] = await db.queryValues(GET_SEALED_ACCOUNT, [workspaceId, id]);
+      return values === undefined ? undefined : sealedAccountFromValues(values);
     },
 
     async listAccounts(query) {
