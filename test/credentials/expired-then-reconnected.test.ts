@@ -16,10 +16,10 @@ import { loadConfig } from "../../src/config.ts";
 import { openCredentials } from "../../src/domain/credentials/account-credentials.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { callRpc } from "../support/clients.ts";
-import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
-import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { credentialsKey } from "./support.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
+import type { FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
+import type { TestServer } from "../support/server.ts";
+import { closeCredentialsServer, startCredentialsServer } from "./credentials-server.ts";
 
 describe.each(["sqlite", "postgres"] as const)("expired, then reconnected, on %s", (backend) => {
   let microsoft: FakeMicrosoft;
@@ -28,19 +28,9 @@ describe.each(["sqlite", "postgres"] as const)("expired, then reconnected, on %s
   let workspaceId: string;
 
   beforeAll(async () => {
-    microsoft = await startFakeMicrosoft();
-    server = await startTestServer({
-      backend,
-      connectors: [createOutlookConnector(loadConfig(microsoft.env).oauth, loopbackGuard)],
-      env: { CREDENTIALS_SERVICE: "all", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS, ACCOUNT_CHECK_POLL_MS: "0", ...microsoft.env },
-    });
-    key = await credentialsKey(server.store);
-    workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
+    ({ microsoft, server, key, workspaceId } = await startCredentialsServer(backend, { connectors: (env) => [createOutlookConnector(loadConfig(env).oauth, loopbackGuard)] }));
   }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await microsoft?.close();
-  });
+  afterAll(() => closeCredentialsServer({ microsoft, server }));
 
   const getCredentials = (accountId: string) => callRpc(server, "grpc", CredentialService.method.getCredentials, { accountId }, { apiKey: key, timeoutMs: 30_000 });
   const options = () => ({ apiKey: server.apiKey, timeoutMs: 30_000 });

@@ -5,9 +5,9 @@ import { Provider } from "../../gen/postpress/accounts/v1/account_pb.js";
 import { ProxyProtocol } from "../../gen/postpress/accounts/v1/options_pb.js";
 import { openCredentials } from "../../src/domain/credentials/account-credentials.ts";
 import { callRpc, WIRES, type Wire } from "../support/clients.ts";
-import { LOOPBACK_NETWORKS } from "../support/loopback-guard.ts";
-import { startFakeMicrosoft, microsoftAnswers, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
+import { microsoftAnswers, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { closeCredentialsServer, startCredentialsServer } from "./credentials-server.ts";
 import { auditLines, credentialsKey, linkedinCookieRequest, mailRequest, outlookRequest, planted, seedAccount } from "./support.ts";
 
 const getCredentials = CredentialService.method.getCredentials;
@@ -25,19 +25,9 @@ describe.each(["sqlite", "postgres"] as const)("GetCredentials on %s", (backend)
   let workspaceId: string;
 
   beforeAll(async () => {
-    microsoft = await startFakeMicrosoft();
-    server = await startTestServer({
-      backend,
-      metrics: true,
-      env: { CREDENTIALS_SERVICE: "all", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS, ACCOUNT_CHECK_POLL_MS: "0", ...microsoft.env },
-    });
-    key = await credentialsKey(server.store);
-    workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
+    ({ microsoft, server, key, workspaceId } = await startCredentialsServer(backend, { metrics: true }));
   }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await microsoft?.close();
-  });
+  afterAll(() => closeCredentialsServer({ microsoft, server }));
 
   const call = (wire: Wire, accountId: string, apiKey = key, includeRefreshToken = false) =>
     callRpc(server, wire, getCredentials, { accountId, includeRefreshToken }, { apiKey, timeoutMs: 30_000 });

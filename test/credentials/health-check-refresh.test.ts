@@ -14,11 +14,12 @@ import type { Connector } from "../../src/domain/connectors/connector.ts";
 import { createOutlookConnector } from "../../src/domain/connectors/outlook/outlook-connector.ts";
 import { openCredentials } from "../../src/domain/credentials/account-credentials.ts";
 import { callRpc } from "../support/clients.ts";
-import { LOOPBACK_NETWORKS, loopbackGuard } from "../support/loopback-guard.ts";
-import { startFakeMicrosoft, type FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { loopbackGuard } from "../support/loopback-guard.ts";
+import type { FakeMicrosoft } from "../support/oauth/fake-microsoft.ts";
+import type { TestServer } from "../support/server.ts";
 import { checkerFor, DRIVEN_ENV, round } from "../events/support.ts";
-import { credentialsKey, outlookRequest, seedAccount } from "./support.ts";
+import { closeCredentialsServer, startCredentialsServer } from "./credentials-server.ts";
+import { outlookRequest, seedAccount } from "./support.ts";
 
 /** The Outlook connector, held at its start while `hold` is set: the test decides what happens between a check's claim and its provider call. */
 function gated(inner: Connector<"outlook">) {
@@ -43,15 +44,9 @@ describe.each(["sqlite", "postgres"] as const)("a health check's refresh on %s",
   let workspaceId: string;
 
   beforeAll(async () => {
-    microsoft = await startFakeMicrosoft();
-    server = await startTestServer({ backend, env: { CREDENTIALS_SERVICE: "all", PROVIDER_ALLOWED_NETWORKS: LOOPBACK_NETWORKS, ACCOUNT_CHECK_POLL_MS: "0", ...microsoft.env } });
-    key = await credentialsKey(server.store);
-    workspaceId = (await server.store.findWorkspaceByName("alpha"))!.id;
+    ({ microsoft, server, key, workspaceId } = await startCredentialsServer(backend));
   }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await microsoft?.close();
-  });
+  afterAll(() => closeCredentialsServer({ microsoft, server }));
 
   it("a check holding the old access token renews through the refresher: one refresh in all, GetCredentials' token stays stored, the account CONNECTED", async () => {
     const env = { ...DRIVEN_ENV, ...microsoft.env };
